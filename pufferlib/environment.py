@@ -1,0 +1,227 @@
+"""The native PufferEnv contract (see ``shared/seeds/pufferenv-interface.txt``).
+
+A PufferEnv is already vectorized: it steps ``num_agents`` agents at once and
+writes observations, rewards, terminals and truncations in place into buffers
+that either it allocates or the vectorizer hands over (``buf=``).
+"""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from pufferlib.exceptions import APIUsageError
+from pufferlib.spaces import Box, Discrete, MultiDiscrete, joint_space
+
+BUFFER_NAMES = ("observations", "rewards", "terminals", "truncations", "masks", "actions")
+
+
+def action_dtype(space) -> np.dtype:
+    """Dtype of the action buffer for a per-agent action space.
+
+    ``Discrete`` and ``MultiDiscrete`` -> int32 (as PufferLib's C binding layer);
+    ``Box`` -> the Box's dtype. Raises APIUsageError for any other space.
+    """
+    if isinstance(space, (Discrete, MultiDiscrete)):
+        return np.dtype(np.int32)
+    if isinstance(space, Box):
+        return np.dtype(space.dtype)
+    raise APIUsageError(
+        f"single_action_space must be Discrete, MultiDiscrete or Box, got {type(space).__name__}")
+
+
+def buffer_specs(single_observation_space, single_action_space, num_agents: int) -> dict:
+    """``{name: (shape, dtype)}`` of the six step buffers for ``num_agents`` agents.
+
+    observations: ``(num_agents, *obs_shape)``, the observation space's dtype;
+    rewards: ``(num_agents,)`` float32; terminals, truncations, masks: ``(num_agents,)`` bool;
+    actions: ``(num_agents, *action_shape)``, dtype from :func:`action_dtype`.
+    """
+    n = int(num_agents)
+    return {
+        "observations": ((n, *single_observation_space.shape), np.dtype(single_observation_space.dtype)),
+        "rewards": ((n,), np.dtype(np.float32)),
+        "terminals": ((n,), np.dtype(bool)),
+        "truncations": ((n,), np.dtype(bool)),
+        "masks": ((n,), np.dtype(bool)),
+        "actions": ((n, *single_action_space.shape), action_dtype(single_action_space)),
+    }
+
+
+def _lookup(buf, name):
+    if isinstance(buf, dict):
+        return buf.get(name)
+    try:
+        return buf[name]
+    except (TypeError, KeyError, IndexError):
+        return getattr(buf, name, None)
+
+
+def set_buffers(env, buf=None) -> None:
+    """Give ``env`` its step buffers: freshly allocated, or the slices in ``buf``.
+
+    Args:
+        env: an object with ``single_observation_space``, ``single_action_space``
+            and ``num_agents``.
+        buf: ``None`` to allocate, or a dict / namespace holding any of
+            ``observations, rewards, terminals, truncations, masks, actions``
+            (shapes and dtypes as in :func:`buffer_specs`). Missing entries are allocated.
+            Given arrays are used as they are (zero copy): the env writes into them.
+
+    Raises:
+        APIUsageError: a given buffer has the wrong shape or dtype, or is not
+            C-contiguous (compiled envs write through its raw memory).
+    """
+    specs = buffer_specs(env.single_observation_space, env.single_action_space, env.num_agents)
+    for name, (shape, dtype) in specs.items():
+        arr = None if buf is None else _lookup(buf, name)
+        if arr is None:
+            arr = np.ones(shape, dtype) if name == "masks" else np.zeros(shape, dtype)
+        else:
+            if not isinstance(arr, np.ndarray):
+                raise APIUsageError(f"buf['{name}'] must be a numpy array, got {type(arr).__name__}")
+            if arr.shape != shape or arr.dtype != dtype:
+                raise APIUsageError(
+                    f"buf['{name}'] has shape {arr.shape} and dtype {arr.dtype}; "
+                    f"this env needs shape {shape} and dtype {dtype}")
+            if not arr.flags.c_contiguous:
+                raise APIUsageError(f"buf['{name}'] must be C-contiguous (a slice along the first axis is)")
+        setattr(env, name, arr)
+
+
+class PufferEnv:
+    """Base class of native (already vectorized) environments.
+
+    Subclasses set three attributes and then call ``super().__init__(buf)``:
+
+    - ``single_observation_space``: a ``gymnasium.spaces.Box`` for one agent;
+    - ``single_action_space``: ``Discrete``, ``MultiDiscrete`` or ``Box`` for one agent;
+    - ``num_agents``: int >= 1, agents stepped together by this env.
+
+    The base class then creates the joint ``observation_space`` / ``action_space``
+    (see :func:`pufferlib.spaces.joint_space`), the buffers ``observations``
+    ``(num_agents, *obs_shape)``, ``rewards`` float32 ``(num_agents,)``,
+    ``terminals`` / ``truncations`` / ``masks`` bool ``(num_agents,)``, ``actions``
+    ``(num_agents, *act_shape)`` (int32 for discrete spaces), and ``agent_ids``.
+
+    Subclasses implement ``reset(seed) -> (observations, infos)`` and
+    ``step(actions) -> (observations, rewards, terminals, truncations, infos)``,
+    returning the same buffer arrays every time; ``infos`` is a list of dicts.
+
+    Raises:
+        APIUsageError: an attribute is missing or has the wrong type, or
+            ``observation_space`` / ``action_space`` was defined instead of the
+            ``single_`` versions, or a ``buf`` entry has the wrong shape/dtype.
+    """
+
+    #: Number of independent environments simulated by this object (env ids
+    #: ``0..num_envs-1`` for :meth:`state`). Multi-env native envs override it.
+    num_envs = 1
+
+    def __init__(self, buf=None):
+        cls = type(self).__name__
+        own = vars(self)
+        for joint, single in (("observation_space", "single_observation_space"),
+                              ("action_space", "single_action_space")):
+            if joint in own:
+                raise APIUsageError(
+                    f"{cls} defines self.{joint}; PufferEnvs define self.{single} (the space of ONE agent) "
+                    f"before calling super().__init__(), and the base class builds {joint} for all agents")
+        for attr in ("single_observation_space", "single_action_space", "num_agents"):
+            if not hasattr(self, attr):
+                raise APIUsageError(f"{cls} must set self.{attr} before calling super().__init__()")
+        if not isinstance(self.single_observation_space, Box):
+            raise APIUsageError(
+                f"{cls}.single_observation_space must be a gymnasium.spaces.Box, got "
+                f"{type(self.single_observation_space).__name__}; wrap structured spaces with "
+                "pufferlib.emulation instead")
+        if not isinstance(self.single_action_space, (Discrete, MultiDiscrete, Box)):
+            raise APIUsageError(
+                f"{cls}.single_action_space must be Discrete, MultiDiscrete or Box, got "
+                f"{type(self.single_action_space).__name__}")
+        n = self.num_agents
+        if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
+            raise APIUsageError(f"{cls}.num_agents must be an int >= 1, got {n!r}")
+        self.num_agents = int(n)
+        self.observation_space = joint_space(self.single_observation_space, self.num_agents)
+        self.action_space = joint_space(self.single_action_space, self.num_agents)
+        self.agent_ids = np.arange(self.num_agents)
+        set_buffers(self, buf)
+        self.infos = []
+
+    # ---- contract -------------------------------------------------------------------------
+    def reset(self, seed=None):
+        """Reset every agent; return ``(observations, infos)`` (infos: list of dicts)."""
+        raise NotImplementedError
+
+    def step(self, actions):
+        """Step every agent; return ``(observations, rewards, terminals, truncations, infos)``."""
+        raise NotImplementedError
+
+    def close(self):
+        """Release resources. The base class holds none."""
+
+    @property
+    def emulated(self):
+        """Native envs do not use emulation."""
+        return False
+
+    @property
+    def done(self):
+        """Native envs handle resets internally."""
+        return False
+
+    @property
+    def driver_env(self):
+        """For compatibility with Multiprocessing: the env itself."""
+        return self
+
+    # ---- async interface (used by pufferlib.vector) ---------------------------------------
+    def async_reset(self, seed=None):
+        """Start a reset; results come from :meth:`recv`."""
+        _, self.infos = self.reset(seed)
+
+    def send(self, actions):
+        """Start a step with ``actions``; results come from :meth:`recv`."""
+        _, _, _, _, self.infos = self.step(actions)
+
+    def recv(self):
+        """``(observations, rewards, terminals, truncations, infos, agent_ids, masks)``."""
+        return (self.observations, self.rewards, self.terminals, self.truncations,
+                self.infos, self.agent_ids, self.masks)
+
+    # ---- state export ---------------------------------------------------------------------
+    def state(self, env_id: int = 0, copy: bool = False) -> dict:
+        """World state of environment ``env_id`` as ``{name: numpy array}``.
+
+        Args:
+            env_id: which environment, ``0 <= env_id < num_envs``.
+            copy: False (default) returns read-only views into the live world
+                arrays (zero copy; they change as the env steps); True returns
+                independent writable copies (stable snapshots).
+
+        Returns:
+            A dict of arrays; envs that export no state return ``{}``.
+
+        Raises:
+            APIUsageError: ``env_id`` is not an int in ``[0, num_envs)``.
+        """
+        if isinstance(env_id, bool) or not isinstance(env_id, numbers.Integral):
+            raise APIUsageError(f"env_id must be an int, got {type(env_id).__name__}")
+        if not 0 <= env_id < self.num_envs:
+            raise APIUsageError(f"env_id {env_id} out of range: this env has num_envs={self.num_envs} "
+                                f"(valid ids 0..{self.num_envs - 1})")
+        fields = self._state(int(env_id))
+        out = {}
+        for name, arr in fields.items():
+            if copy:
+                out[name] = np.array(arr, copy=True)
+            else:
+                view = arr.view()
+                view.flags.writeable = False
+                out[name] = view
+        return out
+
+    def _state(self, env_id: int) -> dict:
+        """Override: ``{name: array view}`` of env ``env_id``'s world. Default: no state."""
+        return {}

@@ -1,0 +1,38 @@
+"""The Ocean suite: environments written as Numba kernels over structured arrays.
+
+Registry: ``ENVS`` maps a short name to ``(module, class name, one-line description)``.
+Modules are imported lazily, so listing envs compiles nothing.
+"""
+from __future__ import annotations
+
+import importlib
+
+from pufferlib.exceptions import APIUsageError
+
+ENVS = {
+    "squared": ("pufferlib.ocean.squared.squared", "Squared",
+                "Single agent on an 11x11 grid must reach one target cell within 33 moves."),
+    "snake": ("pufferlib.ocean.snake.snake", "Snake",
+              "256 snakes per 640x360 grid eat food and corpses; 11x11 egocentric int8 view."),
+}
+
+
+def canonical_name(name: str) -> str:
+    """``'puffer_snake'`` / ``'snake'`` -> ``'snake'``. Raises APIUsageError for unknown names."""
+    short = name[len("puffer_"):] if name.startswith("puffer_") else name
+    if short not in ENVS:
+        raise APIUsageError(
+            f"unknown environment {name!r}; Ocean envs: {', '.join(sorted(ENVS))} "
+            "(optionally prefixed 'puffer_'), or 'gym-<id>' / 'pettingzoo-<name>'")
+    return short
+
+
+def env_creator(name: str):
+    """The environment class registered as ``name`` (``'snake'`` or ``'puffer_snake'``)."""
+    module, cls, _ = ENVS[canonical_name(name)]
+    return getattr(importlib.import_module(module), cls)
+
+
+def list_envs() -> dict:
+    """``{name: one-line description}`` of every registered Ocean env."""
+    return {name: desc for name, (_, _, desc) in ENVS.items()}

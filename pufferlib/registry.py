@@ -1,0 +1,45 @@
+"""Environment names for :func:`pufferlib.make`.
+
+Three families of names:
+
+- ``puffer_<name>`` or ``<name>``: a Numba environment of the Ocean suite
+  (``pufferlib.ocean``), e.g. ``puffer_snake``, ``squared``.
+- ``gym-<id>``: a Gymnasium env by its registered id, e.g. ``gym-CartPole-v1``,
+  wrapped by :class:`pufferlib.emulation.GymnasiumPufferEnv`.
+- ``pettingzoo-<name>``: a PettingZoo ParallelEnv, e.g. ``pettingzoo-pistonball``,
+  wrapped by :class:`pufferlib.emulation.PettingZooPufferEnv`.
+"""
+from __future__ import annotations
+
+from pufferlib.exceptions import APIUsageError
+
+
+def make(name: str, num_envs: int = 1, **kwargs):
+    """Create an environment by name.
+
+    Args:
+        name: see the module docstring.
+        num_envs: number of environments. Ocean envs simulate them in one
+            native PufferEnv (``num_agents = num_envs * agents per env``);
+            emulated envs are vectorized with :func:`pufferlib.vector.make`
+            (``backend=`` and the other vector options may be passed in kwargs).
+        **kwargs: forwarded to the environment constructor (Ocean) or the
+            vectorizer / emulation layer (gym-, pettingzoo-).
+
+    Returns:
+        A PufferEnv (Ocean), or a vectorized emulated env.
+
+    Raises:
+        APIUsageError: unknown name, or a bad argument.
+        pufferlib.EnvironmentSetupError: an optional dependency is missing.
+    """
+    if not isinstance(name, str):
+        raise APIUsageError(f"make takes an environment name (str), got {type(name).__name__}")
+    if name.startswith("gym-"):
+        from pufferlib.emulation import make_gymnasium
+        return make_gymnasium(name[len("gym-"):], num_envs=num_envs, **kwargs)
+    if name.startswith("pettingzoo-"):
+        from pufferlib.emulation import make_pettingzoo
+        return make_pettingzoo(name[len("pettingzoo-"):], num_envs=num_envs, **kwargs)
+    from pufferlib import ocean
+    return ocean.env_creator(name)(num_envs=num_envs, **kwargs)

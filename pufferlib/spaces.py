@@ -1,0 +1,109 @@
+"""Space helpers: joint (batched) spaces and shorthand constructors.
+
+All spaces are ``gymnasium.spaces`` objects, so they interoperate with any
+Gymnasium / PettingZoo tooling.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+from gymnasium import spaces as _gs
+from gymnasium.spaces import Box, Dict, Discrete, MultiBinary, MultiDiscrete, Space, Tuple  # noqa: F401
+
+from pufferlib.exceptions import APIUsageError
+
+NATIVE_OBSERVATION_SPACES = (Box,)
+NATIVE_ACTION_SPACES = (Discrete, MultiDiscrete, Box)
+
+
+def joint_space(space: Space, n: int) -> Space:
+    """The space of ``n`` stacked copies of a per-agent ``space``.
+
+    Args:
+        space: a per-agent ``Discrete``, ``MultiDiscrete`` or ``Box``.
+        n: number of agents (>= 1).
+
+    Returns:
+        ``Discrete(k)`` -> ``MultiDiscrete([k] * n)`` (dtype int64, gymnasium's default);
+        ``MultiDiscrete(nvec)`` -> ``MultiDiscrete`` of shape ``(n, *nvec.shape)``;
+        ``Box`` of shape ``S`` -> ``Box`` of shape ``(n, *S)`` with the same dtype and bounds.
+
+    Raises:
+        APIUsageError: ``n`` < 1 or an unsupported space type.
+    """
+    if int(n) != n or n < 1:
+        raise APIUsageError(f"joint_space needs n >= 1 agents, got {n!r}")
+    n = int(n)
+    if isinstance(space, Discrete):
+        return MultiDiscrete(np.full(n, space.n, dtype=np.int64), start=np.full(n, space.start, dtype=np.int64))
+    if isinstance(space, MultiDiscrete):
+        return MultiDiscrete(np.broadcast_to(space.nvec, (n, *space.nvec.shape)).copy(),
+                             start=np.broadcast_to(space.start, (n, *space.nvec.shape)).copy())
+    if isinstance(space, Box):
+        low = np.broadcast_to(space.low, (n, *space.shape))
+        high = np.broadcast_to(space.high, (n, *space.shape))
+        return Box(low=low, high=high, shape=(n, *space.shape), dtype=space.dtype)
+    raise APIUsageError(
+        f"joint_space supports Discrete, MultiDiscrete and Box, got {type(space).__name__}")
+
+
+def make_discrete(n: int) -> Discrete:
+    """``Discrete(n)``: one choice among ``n`` values ``0..n-1``. Raises APIUsageError if ``n`` < 1."""
+    if int(n) != n or n < 1:
+        raise APIUsageError(f"make_discrete needs n >= 1, got {n!r}")
+    return Discrete(int(n))
+
+
+def make_multi_discrete(nvec: Sequence[int]) -> MultiDiscrete:
+    """``MultiDiscrete(nvec)``: independent choices, entry ``i`` in ``0..nvec[i]-1``.
+
+    Raises APIUsageError if ``nvec`` is empty or has an entry < 1.
+    """
+    nvec = np.asarray(nvec)
+    if nvec.size == 0 or not np.issubdtype(nvec.dtype, np.integer) or (nvec < 1).any():
+        raise APIUsageError(f"make_multi_discrete needs a non-empty list of integers >= 1, got {nvec.tolist()!r}")
+    return MultiDiscrete(nvec.astype(np.int64))
+
+
+def make_space(spec, low: float = -np.inf, high: float = np.inf, dtype=np.float32) -> Space:
+    """Build a space from a compact description.
+
+    Args:
+        spec: a shape tuple such as ``(84, 84, 3)`` -> ``Box(low, high, shape, dtype)``;
+            a dict ``{name: spec}`` -> ``Dict`` of the recursively built spaces;
+            a list/tuple of specs that are not all ints -> ``Tuple``;
+            an existing ``gymnasium.spaces.Space`` is returned unchanged.
+        low, high, dtype: bounds and dtype used for every Box built from a shape.
+
+    Raises:
+        APIUsageError: the description is not one of the above.
+
+    Example:
+        >>> make_space({'image': (84, 84, 3), 'vector': (10,)})['vector'].shape
+        (10,)
+    """
+    if isinstance(spec, Space):
+        return spec
+    if isinstance(spec, Mapping):
+        if not spec:
+            raise APIUsageError("make_space needs a non-empty dict")
+        return Dict({str(k): make_space(v, low, high, dtype) for k, v in spec.items()})
+    if isinstance(spec, (tuple, list)):
+        if all(isinstance(s, (int, np.integer)) for s in spec):
+            if any(s < 0 for s in spec):
+                raise APIUsageError(f"make_space shape entries must be >= 0, got {tuple(spec)}")
+            return Box(low=low, high=high, shape=tuple(int(s) for s in spec), dtype=dtype)
+        return Tuple(tuple(make_space(s, low, high, dtype) for s in spec))
+    if isinstance(spec, (int, np.integer)):
+        return Box(low=low, high=high, shape=(int(spec),), dtype=dtype)
+    raise APIUsageError(
+        f"make_space takes a shape tuple, a dict, a list of specs or a Space; got {type(spec).__name__}")
+
+
+__all__ = [
+    "Box", "Dict", "Discrete", "MultiBinary", "MultiDiscrete", "Space", "Tuple",
+    "joint_space", "make_discrete", "make_multi_discrete", "make_space",
+    "NATIVE_OBSERVATION_SPACES", "NATIVE_ACTION_SPACES",
+]
+_ = _gs
