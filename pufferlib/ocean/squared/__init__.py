@@ -1,0 +1,3 @@
+from pufferlib.ocean.squared.squared import Squared
+
+__all__ = ["Squared"]
