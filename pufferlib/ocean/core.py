@@ -248,7 +248,7 @@ class NumbaEnv(PufferEnv):
         Reference: PufferLib 3.0 ``vec_log`` (``shared/specs/README.md``, Logging).
         """
         sums = sum_logs(self.logs.view(np.float64).reshape(self.num_envs, -1))
-        n = sums[self.logs.dtype.names.index("n")]
+        n = float(sums[self.logs.dtype.names.index("n")])
         if n == 0:
             return {}
         out = {name: float(sums[k]) / n for k, name in enumerate(self.logs.dtype.names) if name != "n"}

@@ -144,7 +144,7 @@ def _step_driver(ctx, user_actions):
 def _reset_driver(ctx, seed):
     n, envs, logs, obs, rewards, terminals, truncations, actions = _unpack(ctx)
     for i in prange(n):
-        envs[i]["rng"] = seed_state(seed[0] + i, 0)
+        envs[i]["rng"] = seed_state(np.int64(seed[0]) + np.int64(i), 0)
         reset_one(envs, i, obs)
         rewards[i] = 0.0
         terminals[i] = False

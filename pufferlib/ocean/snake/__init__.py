@@ -1,0 +1,3 @@
+from pufferlib.ocean.snake.snake import Snake
+
+__all__ = ["Snake"]
