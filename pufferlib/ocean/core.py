@@ -76,18 +76,22 @@ STEP_OK, STEP_LOG_DUE, ERR_SHAPE, ERR_RANGE, ERR_NOT_READY = 0, 1, 2, 3, 4
 
 @njit(cache=True, inline="always")
 def begin_step(ctx, src, dst, n_actions):
-    """Driver prologue for Discrete actions: check the env is ready, validate ``src``
-    (length and range ``[0, n_actions)``), copy it into the int32 buffer ``dst``, count
-    the tick. Returns STEP_OK or an error code; nothing is written on error."""
+    """Driver prologue for Discrete actions: check the env is ready, copy ``src`` into the
+    int32 action buffer ``dst`` while checking its length and range ``[0, n_actions)``
+    (one branch-free pass), count the tick. Returns STEP_OK or an error code; on error the
+    world, the tick and the step buffers are untouched (only the action scratch buffer
+    may hold part of the rejected batch)."""
     if ctx[CTX_READY] == 0:
         return ERR_NOT_READY
     if src.shape[0] != dst.shape[0]:
         return ERR_SHAPE
+    bad = 0
     for i in range(src.shape[0]):
-        if src[i] < 0 or src[i] >= n_actions:
-            return ERR_RANGE
-    for i in range(src.shape[0]):
-        dst[i] = src[i]
+        v = src[i]
+        bad |= (v < 0) | (v >= n_actions)
+        dst[i] = v
+    if bad:
+        return ERR_RANGE
     ctx[CTX_TICK] += 1
     return STEP_OK
 
