@@ -259,6 +259,12 @@ class NumbaEnv(PufferEnv):
         out["n"] = float(n)
         return out
 
+    def __getstate__(self):
+        raise TypeError(
+            f"{type(self).__name__} cannot be pickled or copied: its compiled drivers hold the "
+            "addresses of its own arrays. Create it where it runs, e.g. through an env creator "
+            "passed to pufferlib.vector.make")
+
     def close(self):
         """Mark the env closed; later reset()/step() raise APIUsageError. Idempotent."""
         self._closed = True
