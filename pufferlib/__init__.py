@@ -10,10 +10,10 @@ from pufferlib.spaces import make_discrete, make_multi_discrete, make_space
 __version__ = "0.1.0"
 
 
-def make(name: str, **kwargs):
+def make(name: str, num_envs: int = None, **kwargs):
     """Create an environment by name. See :func:`pufferlib.registry.make`."""
     from pufferlib.registry import make as _make
-    return _make(name, **kwargs)
+    return _make(name, num_envs=num_envs, **kwargs)
 
 
 def emulate(env, num_envs: int = 1, **kwargs):

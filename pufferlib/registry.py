@@ -14,12 +14,13 @@ from __future__ import annotations
 from pufferlib.exceptions import APIUsageError
 
 
-def make(name: str, num_envs: int = 1, **kwargs):
+def make(name: str, num_envs: int = None, **kwargs):
     """Create an environment by name.
 
     Args:
         name: see the module docstring.
-        num_envs: number of environments. Ocean envs simulate them in one
+        num_envs: number of environments (default: the env's own default for Ocean
+            envs, e.g. 16 for Snake; 1 otherwise). Ocean envs simulate them in one
             native PufferEnv (``num_agents = num_envs * agents per env``);
             emulated envs are vectorized with :func:`pufferlib.vector.make`
             (``backend=`` and the other vector options may be passed in kwargs).
@@ -37,9 +38,11 @@ def make(name: str, num_envs: int = 1, **kwargs):
         raise APIUsageError(f"make takes an environment name (str), got {type(name).__name__}")
     if name.startswith("gym-"):
         from pufferlib.emulation import make_gymnasium
-        return make_gymnasium(name[len("gym-"):], num_envs=num_envs, **kwargs)
+        return make_gymnasium(name[len("gym-"):], num_envs=num_envs or 1, **kwargs)
     if name.startswith("pettingzoo-"):
         from pufferlib.emulation import make_pettingzoo
-        return make_pettingzoo(name[len("pettingzoo-"):], num_envs=num_envs, **kwargs)
+        return make_pettingzoo(name[len("pettingzoo-"):], num_envs=num_envs or 1, **kwargs)
     from pufferlib import ocean
-    return ocean.env_creator(name)(num_envs=num_envs, **kwargs)
+    if num_envs is not None:
+        kwargs["num_envs"] = num_envs
+    return ocean.env_creator(name)(**kwargs)

@@ -250,6 +250,7 @@ def test_registry_and_make():
     assert set(list_envs()) >= {"squared", "snake"}
     env = pufferlib.make("puffer_squared", num_envs=3)
     assert isinstance(env, Squared) and env.num_agents == 3
+    assert pufferlib.make("puffer_squared").num_envs == 1  # the env's own default
     env = pufferlib.make("snake", num_envs=1, width=20, height=20, num_snakes=2, num_food=4)
     assert env.num_agents == 2
     with pytest.raises(APIUsageError, match="unknown environment"):
