@@ -470,6 +470,19 @@ def _obs_writers(observations, space, dtype):
 # ============================================================================================
 # Gymnasium
 # ============================================================================================
+def _emulation_info(env) -> dict:
+    """The ``emulated`` description shared by both wrappers."""
+    return {
+        "observation_space": env.env_observation_space,
+        "action_space": env.env_action_space,
+        "observation_dtype": env.single_observation_space.dtype,
+        "emulated_observation_dtype": env.obs_dtype,
+        "emulated_action_dtype": env.atn_dtype,
+        "is_observation_emulated": env.is_obs_emulated,
+        "is_action_emulated": env.is_atn_emulated,
+    }
+
+
 class GymnasiumPufferEnv(PufferEnv):
     """One Gymnasium env as a PufferEnv with ``num_agents = 1``.
 
@@ -535,15 +548,7 @@ class GymnasiumPufferEnv(PufferEnv):
     @property
     def emulated(self):
         """A dict describing the emulation (always truthy)."""
-        return {
-            "observation_space": self.env_observation_space,
-            "action_space": self.env_action_space,
-            "observation_dtype": self.single_observation_space.dtype,
-            "emulated_observation_dtype": self.obs_dtype,
-            "emulated_action_dtype": self.atn_dtype,
-            "is_observation_emulated": self.is_obs_emulated,
-            "is_action_emulated": self.is_atn_emulated,
-        }
+        return _emulation_info(self)
 
     @property
     def render_mode(self):
@@ -708,17 +713,8 @@ class PettingZooPufferEnv(PufferEnv):
 
     @property
     def emulated(self):
-        """A dict describing the emulation (always truthy)."""
-        return {
-            "observation_space": self.env_observation_space,
-            "action_space": self.env_action_space,
-            "observation_dtype": self.single_observation_space.dtype,
-            "emulated_observation_dtype": self.obs_dtype,
-            "emulated_action_dtype": self.atn_dtype,
-            "is_observation_emulated": self.is_obs_emulated,
-            "is_action_emulated": self.is_atn_emulated,
-            "possible_agents": list(self.possible_agents),
-        }
+        """A dict describing the emulation (always truthy), with ``possible_agents``."""
+        return dict(_emulation_info(self), possible_agents=list(self.possible_agents))
 
     @property
     def render_mode(self):

@@ -305,3 +305,34 @@ def action_signatures():
 
 
 RESET_SIGNATURE = [types.int32(types.int64[::1], types.int64[::1])]
+
+
+def compile_drivers(step_driver, reset_driver):
+    """The ``drivers`` tuple for :meth:`NumbaEnv._finish_init` from two ``prange`` drivers.
+
+    Returns ``(reset_serial, step_serial, reset_parallel, step_parallel)``: the serial
+    ones compiled now (or loaded from cache), the parallel ones as cached zero-argument
+    factories, compiled only when an env asks for more than one thread.
+    """
+    import functools
+    return (compile_driver(reset_driver, RESET_SIGNATURE, parallel=False),
+            compile_driver(step_driver, action_signatures(), parallel=False),
+            functools.cache(lambda: compile_driver(reset_driver, RESET_SIGNATURE, parallel=True)),
+            functools.cache(lambda: compile_driver(step_driver, action_signatures(), parallel=True)))
+
+
+#: Per-env sums over finished episodes, reported as per-episode means by ``NumbaEnv.log``
+#: (PufferLib 3.0's ``Log`` struct: every field summed, then divided by ``n``).
+LOG_DTYPE = np.dtype([("perf", np.float64), ("score", np.float64), ("episode_return", np.float64),
+                      ("episode_length", np.float64), ("n", np.float64)])
+
+
+@njit(cache=True, inline="always")
+def clear_log(logs, i):
+    """Zero env ``i``'s episode log (a LOG_DTYPE record array)."""
+    lg = logs[i]
+    lg["perf"] = 0.0
+    lg["score"] = 0.0
+    lg["episode_return"] = 0.0
+    lg["episode_length"] = 0.0
+    lg["n"] = 0.0

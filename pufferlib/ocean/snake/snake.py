@@ -23,16 +23,14 @@ Differences from the C reference (PufferLib 3.0 ``ocean/snake``), on purpose:
 """
 from __future__ import annotations
 
-import functools
-
 import gymnasium
 import numpy as np
 from numba import njit, prange
 
 from pufferlib.exceptions import APIUsageError
-from pufferlib.ocean.core import (CTX_HEADER, CTX_NUM_ENVS, RESET_SIGNATURE, NumbaEnv, action_signatures,
-                                  address, as_array1, as_array2, as_array3, as_array4, begin_reset,
-                                  begin_step, check_float, check_int, compile_driver, end_step)
+from pufferlib.ocean.core import (CTX_HEADER, CTX_NUM_ENVS, LOG_DTYPE, NumbaEnv, address, as_array1,
+                                  as_array2, as_array3, as_array4, begin_reset, begin_step, check_float,
+                                  check_int, clear_log, compile_drivers, end_step)
 from pufferlib.ocean.rng import rand_below, seed_state
 
 EMPTY, FOOD, CORPSE, WALL = 0, 1, 2, 3
@@ -49,9 +47,6 @@ ENV_DTYPE = np.dtype([
 SNAKE_DTYPE = np.dtype([
     ("head_r", np.int32), ("head_c", np.int32), ("head_ptr", np.int32), ("length", np.int32),
     ("color", np.int32), ("ep_length", np.int32), ("ep_return", np.float32)], align=True)
-#: Per-env sums over finished snake episodes (deaths).
-LOG_DTYPE = np.dtype([("perf", np.float64), ("score", np.float64), ("episode_return", np.float64),
-                      ("episode_length", np.float64), ("n", np.float64)])
 
 
 # ---- kernels (one source: njit here, cuda device functions in pufferlib.cuda_kernels) ----
@@ -144,12 +139,7 @@ def reset_env(envs, snakes, bodies, grid, logs, e):
         respawn(envs, snakes, bodies, grid, e, s)
     for _ in range(env["num_food"]):
         spawn_food(envs, e, grid)
-    lg = logs[e]
-    lg["perf"] = 0.0
-    lg["score"] = 0.0
-    lg["episode_return"] = 0.0
-    lg["episode_length"] = 0.0
-    lg["n"] = 0.0
+    clear_log(logs, e)
 
 
 @njit(cache=True, inline="always")
@@ -297,18 +287,8 @@ def _reset_driver(ctx, seed):
     return 0
 
 
-step_serial = compile_driver(_step_driver, action_signatures(), parallel=False)
-reset_serial = compile_driver(_reset_driver, RESET_SIGNATURE, parallel=False)
-
-
-@functools.cache
-def step_parallel():
-    return compile_driver(_step_driver, action_signatures(), parallel=True)
-
-
-@functools.cache
-def reset_parallel():
-    return compile_driver(_reset_driver, RESET_SIGNATURE, parallel=True)
+#: (reset_serial, step_serial, reset_parallel, step_parallel)
+DRIVERS = compile_drivers(_step_driver, _reset_driver)
 
 
 class Snake(NumbaEnv):
@@ -390,7 +370,7 @@ class Snake(NumbaEnv):
              address(self.envs), address(self.snakes), address(self.bodies), address(self.grid),
              address(self.logs), address(self.observations), address(self.rewards),
              address(self.terminals), address(self.truncations), address(self.actions)],
-            (reset_serial, step_serial, reset_parallel, step_parallel))
+            DRIVERS)
 
     def _state(self, env_id):
         return {"grid": self.grid[env_id], "snakes": self.snakes[env_id], "bodies": self.bodies[env_id],

@@ -14,24 +14,19 @@ Differences from the C reference, on purpose:
 """
 from __future__ import annotations
 
-import functools
-
 import gymnasium
 import numpy as np
 from numba import njit, prange
 
 from pufferlib.exceptions import APIUsageError
-from pufferlib.ocean.core import (CTX_HEADER, CTX_NUM_ENVS, RESET_SIGNATURE, NumbaEnv, action_signatures,
-                                  address, as_array1, as_array2, begin_reset, begin_step, check_int,
-                                  compile_driver, end_step)
+from pufferlib.ocean.core import (CTX_HEADER, CTX_NUM_ENVS, LOG_DTYPE, NumbaEnv, address, as_array1,
+                                  as_array2, begin_reset, begin_step, check_int, clear_log,
+                                  compile_drivers, end_step)
 from pufferlib.ocean.rng import rand_below, seed_state
 
 #: One record per env.
 ENV_DTYPE = np.dtype([("rng", np.uint64), ("tick", np.int32), ("size", np.int32),
                       ("r", np.int32), ("c", np.int32), ("target", np.int32)], align=True)
-#: Episode statistics accumulated per env, summed and averaged by ``log()``.
-LOG_DTYPE = np.dtype([("perf", np.float64), ("score", np.float64), ("episode_return", np.float64),
-                      ("episode_length", np.float64), ("n", np.float64)])
 
 EMPTY, AGENT, TARGET = 0, 1, 2
 NOOP, DOWN, UP, LEFT, RIGHT = 0, 1, 2, 3, 4
@@ -149,28 +144,13 @@ def _reset_driver(ctx, seed):
         rewards[i] = 0.0
         terminals[i] = False
         truncations[i] = False
-        lg = logs[i]
-        lg["perf"] = 0.0
-        lg["score"] = 0.0
-        lg["episode_return"] = 0.0
-        lg["episode_length"] = 0.0
-        lg["n"] = 0.0
+        clear_log(logs, i)
     begin_reset(ctx)
     return 0
 
 
-step_serial = compile_driver(_step_driver, action_signatures(), parallel=False)
-reset_serial = compile_driver(_reset_driver, RESET_SIGNATURE, parallel=False)
-
-
-@functools.cache
-def step_parallel():
-    return compile_driver(_step_driver, action_signatures(), parallel=True)
-
-
-@functools.cache
-def reset_parallel():
-    return compile_driver(_reset_driver, RESET_SIGNATURE, parallel=True)
+#: (reset_serial, step_serial, reset_parallel, step_parallel)
+DRIVERS = compile_drivers(_step_driver, _reset_driver)
 
 
 class Squared(NumbaEnv):
@@ -216,7 +196,7 @@ class Squared(NumbaEnv):
             [self.size * self.size, address(self.envs), address(self.logs), address(self.observations),
              address(self.rewards), address(self.terminals), address(self.truncations),
              address(self.actions)],
-            (reset_serial, step_serial, reset_parallel, step_parallel))
+            DRIVERS)
 
     def _state(self, env_id):
         return {"env": self.envs[env_id:env_id + 1], "board": self.observations[env_id]}
