@@ -367,3 +367,17 @@ def test_snake_corpse_rule_and_death_log():
     log = env.log()
     assert log["n"] == 1 and log["score"] == 4 and log["episode_length"] == 8
     assert log["episode_return"] == pytest.approx(0.3 - 1.0) and log["perf"] == pytest.approx(0.5)
+
+
+def test_numba_cache_stamp_covers_every_ocean_source():
+    """Drivers inline kernels from other files; their cache must go stale when any changes."""
+    from numba.core import caching
+
+    from pufferlib.ocean import _numba_cache
+    from pufferlib.ocean.squared import squared
+    assert _numba_cache.install()
+    ocean = caching.CompileResultCacheImpl(squared.reset_one.py_func)._locator
+    assert type(ocean).__name__.startswith("Ocean")
+    assert ocean.get_source_stamp() == _numba_cache.sources_digest()
+    other = caching.CompileResultCacheImpl(check_snake_world)._locator
+    assert not type(other).__name__.startswith("Ocean")

@@ -19,6 +19,7 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
+import pufferlib.ocean._numba_cache  # noqa: F401  (before any @njit(cache=True))
 from numba import carray, types
 from numba.extending import intrinsic
 
