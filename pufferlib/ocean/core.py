@@ -296,7 +296,7 @@ def compile_driver(func, signatures, parallel: bool):
         func = pytypes.FunctionType(func.__code__, func.__globals__, func.__name__ + "_parallel",
                                     func.__defaults__, func.__closure__)
         func.__qualname__ = func.__name__
-    return njit(signatures, cache=True, parallel=parallel)(func)
+    return njit(signatures, cache=True, parallel=parallel, error_model="numpy")(func)
 
 
 def action_signatures():
