@@ -45,4 +45,11 @@ def make(name: str, num_envs: int = None, **kwargs):
     from pufferlib import ocean
     if num_envs is not None:
         kwargs["num_envs"] = num_envs
-    return ocean.env_creator(name)(**kwargs)
+    cls = ocean.env_creator(name)
+    import inspect
+    params = inspect.signature(cls).parameters
+    unknown = sorted(set(kwargs) - set(params))
+    if unknown:
+        raise APIUsageError(f"{name} does not take {', '.join(unknown)}; its arguments are: "
+                            f"{', '.join(p for p in params if p != 'buf')}")
+    return cls(**kwargs)

@@ -255,6 +255,8 @@ def test_registry_and_make():
     assert env.num_agents == 2
     with pytest.raises(APIUsageError, match="unknown environment"):
         pufferlib.make("puffer_nope")
+    with pytest.raises(APIUsageError, match="does not take foo.*num_snakes"):
+        pufferlib.make("puffer_snake", foo=1)
 
 
 # ---- Snake invariants (shared/specs/snake.md) ----------------------------------------
