@@ -37,6 +37,7 @@ def _parse_env_kwargs(pairs):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The argparse parser of ``puffer`` (sub-commands ``list`` and ``bench``)."""
     parser = argparse.ArgumentParser(
         prog="puffer", description="pufferlib (Numba edition): Ocean environments compiled by Numba.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -60,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_list() -> int:
+    """Print one line per registered Ocean env: ``puffer_<name>`` and its description. Returns 0."""
     from pufferlib.ocean import list_envs
     envs = list_envs()
     width = max(len(name) for name in envs)
@@ -69,10 +71,15 @@ def cmd_list() -> int:
 
 
 def make_bench_env(name, num_envs, backend, threads, num_workers, env_kwargs, seed):
-    """Build the env to benchmark. Returns ``(env, config dict)``."""
+    """Build the env to benchmark. Returns ``(env, config dict)``.
+
+    ``native``: one env object with ``num_envs`` envs. ``serial`` / ``multiprocessing``:
+    ``num_workers`` env objects of ``num_envs / num_workers`` envs each, through
+    :func:`pufferlib.vector.make`. Raises APIUsageError if the split is not even.
+    """
     import inspect
 
-    from pufferlib.ocean import canonical_name, env_creator
+    from pufferlib.ocean import env_creator
     cls = env_creator(name)
     defaults = {k: p.default for k, p in inspect.signature(cls).parameters.items()
                 if p.default is not inspect.Parameter.empty and k not in ("buf", "seed")}
@@ -91,11 +98,15 @@ def make_bench_env(name, num_envs, backend, threads, num_workers, env_kwargs, se
                                 num_envs=workers, num_workers=workers if backend != "serial" else None,
                                 seed=seed)
     config["num_workers"] = workers
-    canonical_name(name)
     return env, config
 
 
 def cmd_bench(args) -> int:
+    """Step the env with pre-drawn random actions for ``args.seconds`` and print one summary
+    line ending in ``SPS=`` (agent steps per second). Returns 0.
+
+    Raises APIUsageError for an unknown env, a non-positive duration or a bad config.
+    """
     from tqdm import tqdm
 
     from pufferlib.ocean import canonical_name
