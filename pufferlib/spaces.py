@@ -11,6 +11,7 @@ import numpy as np
 from gymnasium import spaces as _gs
 from gymnasium.spaces import Box, Dict, Discrete, MultiBinary, MultiDiscrete, Space, Tuple  # noqa: F401
 
+from pufferlib.checks import check_int
 from pufferlib.exceptions import APIUsageError
 
 NATIVE_OBSERVATION_SPACES = (Box,)
@@ -101,9 +102,83 @@ def make_space(spec, low: float = -np.inf, high: float = np.inf, dtype=np.float3
         f"make_space takes a shape tuple, a dict, a list of specs or a Space; got {type(spec).__name__}")
 
 
+_INT32 = np.iinfo(np.int32)
+
+
+def _discrete_bounds(space) -> tuple[np.ndarray, np.ndarray]:
+    """Inclusive ``(low, high)`` int64 arrays of a Discrete / MultiDiscrete space, checked to fit int32."""
+    if isinstance(space, Discrete):
+        low, high = np.int64(space.start), np.int64(space.start) + np.int64(space.n) - 1
+    else:
+        low = np.asarray(space.start, dtype=np.int64)
+        high = low + np.asarray(space.nvec, dtype=np.int64) - 1
+    if np.min(low) < _INT32.min or np.max(high) > _INT32.max:
+        raise APIUsageError(
+            f"action space {space} has values outside int32, the dtype of discrete action buffers")
+    return np.asarray(low), np.asarray(high)
+
+
+def sample_actions(space: Space, num_agents: int, rng: np.random.Generator, steps: int = None) -> np.ndarray:
+    """Random valid actions for ``num_agents`` agents sharing a per-agent action ``space``.
+
+    Args:
+        space: the per-agent (``single_``) action space: ``Discrete``, ``MultiDiscrete`` or ``Box``.
+        num_agents: number of agents (int >= 1).
+        rng: a ``numpy.random.Generator``; the only source of randomness.
+        steps: if not None (int >= 1), sample that many batches at once.
+
+    Returns:
+        A new C-contiguous array of shape ``(num_agents, *space.shape)``, or
+        ``(steps, num_agents, *space.shape)`` when ``steps`` is given:
+
+        - ``Discrete(n, start)``: int32, uniform over ``start .. start+n-1``
+          (``space.shape`` is ``()``, so the shape is ``(num_agents,)``);
+        - ``MultiDiscrete(nvec, start)``: int32, entry ``i`` uniform over
+          ``start[i] .. start[i]+nvec[i]-1``;
+        - ``Box``: the Box's dtype. Entries with two finite bounds are uniform in
+          ``[low, high]`` (integer and bool Boxes: uniform over the integers in it).
+          Unbounded entries are standard normal; entries bounded on one side only are
+          the finite bound plus (or minus) the absolute value of a standard normal.
+          Every value lies within ``[low, high]``.
+
+    Raises:
+        APIUsageError: ``num_agents`` or ``steps`` is not a positive int, ``rng`` is not a
+            ``numpy.random.Generator``, the space is of another type, or a discrete
+            space has values that do not fit int32 (the action buffer dtype).
+    """
+    num_agents = check_int("num_agents", num_agents, 1)
+    lead = (num_agents,) if steps is None else (check_int("steps", steps, 1), num_agents)
+    if not isinstance(rng, np.random.Generator):
+        raise APIUsageError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    if not isinstance(space, (Discrete, MultiDiscrete, Box)):
+        raise APIUsageError(
+            f"sample_actions supports Discrete, MultiDiscrete and Box action spaces, got {type(space).__name__}")
+    shape = (*lead, *space.shape)
+    if isinstance(space, (Discrete, MultiDiscrete)):
+        low, high = _discrete_bounds(space)
+        out = rng.integers(low, high, size=shape, dtype=np.int64, endpoint=True).astype(np.int32)
+        return np.ascontiguousarray(out)
+    dtype = np.dtype(space.dtype)
+    low = np.broadcast_to(space.low, space.shape)
+    high = np.broadcast_to(space.high, space.shape)
+    if dtype.kind in "iub":
+        out = rng.integers(low, high, size=shape, dtype=dtype, endpoint=True)
+        return np.ascontiguousarray(out)
+    low, high = low.astype(np.float64), high.astype(np.float64)
+    lo_ok, hi_ok = np.isfinite(low), np.isfinite(high)
+    u = rng.random(shape)
+    z = rng.standard_normal(shape)
+    with np.errstate(invalid="ignore", over="ignore"):
+        bounded = low * (1.0 - u) + high * u  # a convex combination: no overflow for huge ranges
+        out = np.where(lo_ok & hi_ok, bounded,
+                       np.where(lo_ok, low + np.abs(z), np.where(hi_ok, high - np.abs(z), z)))
+    out = np.clip(out, low, high).astype(dtype)
+    return np.ascontiguousarray(np.clip(out, space.low, space.high))
+
+
 __all__ = [
     "Box", "Dict", "Discrete", "MultiBinary", "MultiDiscrete", "Space", "Tuple",
-    "joint_space", "make_discrete", "make_multi_discrete", "make_space",
+    "joint_space", "make_discrete", "make_multi_discrete", "make_space", "sample_actions",
     "NATIVE_OBSERVATION_SPACES", "NATIVE_ACTION_SPACES",
 ]
 _ = _gs
