@@ -46,16 +46,16 @@ import copy
 import functools
 import importlib
 import inspect
-import numbers
 import pkgutil
 import re
 
 import gymnasium
 import numpy as np
 
+from pufferlib.checks import check_int
 from pufferlib.environment import PufferEnv
 from pufferlib.exceptions import APIUsageError, EnvironmentSetupError
-from pufferlib.spaces import Box, Dict, Discrete, MultiBinary, MultiDiscrete, Tuple
+from pufferlib.spaces import Box, Dict, Discrete, MultiBinary, MultiDiscrete, Tuple, check_actions
 
 #: Leaf spaces the emulation layer understands.
 LEAF_SPACES = (Box, Discrete, MultiDiscrete, MultiBinary)
@@ -382,12 +382,7 @@ def _seed_and_reset(env, seed, **kwargs):
     return env.reset(seed=int(seed), **kwargs)
 
 
-def _fmt(arr) -> str:
-    """Short text of an array (summarized when large) for error messages."""
-    arr = np.asarray(arr)
-    if arr.size > 8 and np.all(arr == arr.flat[0]):
-        return f"{arr.flat[0].item()!r} (all {arr.size} entries)"
-    return np.array2string(arr, threshold=8, edgeitems=3, separator=", ")
+_NOT_LIVE = np.zeros(1, bool)  # check_actions(live=...) for shape / dtype checks without range
 
 
 class _ActionCodec:
@@ -397,52 +392,11 @@ class _ActionCodec:
         self.env_space = env_space
         self.space, self.dtype = emulate_action_space(env_space)
         self.emulated = self.space is not env_space
-        self.discrete = isinstance(self.space, (Discrete, MultiDiscrete))
-        if isinstance(self.space, Discrete):
-            self.low = np.int64(self.space.start)
-            self.high = np.int64(self.space.start + self.space.n - 1)
-            self.allowed = f"integers in [{self.low}, {self.high}]"
-        elif isinstance(self.space, MultiDiscrete):
-            self.low = self.space.start.astype(np.int64)
-            self.high = (self.space.start + self.space.nvec - 1).astype(np.int64)
-            self.allowed = (f"integers with {_fmt(self.low)} <= action <= {_fmt(self.high)} elementwise")
-        else:
-            self.low, self.high = self.space.low, self.space.high
-            self.int_box = np.dtype(self.space.dtype).kind in "iu"
-            kind = "integers" if self.int_box else "real numbers"
-            self.allowed = f"{kind} within the Box bounds low={_fmt(self.low)}, high={_fmt(self.high)}"
 
     def validate(self, actions, out, live=None):
-        """Check ``actions`` (shape ``out.shape``) and copy them into ``out``; raise APIUsageError."""
-        n = out.shape[0]
-        shape = out.shape
-        a = actions if isinstance(actions, np.ndarray) else np.asarray(actions)
-        if a.shape != shape:
-            if n == 1 and a.shape == shape[1:]:
-                a = a.reshape(shape)
-            else:
-                raise APIUsageError(
-                    f"actions have shape {a.shape}; this env needs shape {shape} "
-                    f"(num_agents={n} x action shape {self.space.shape} of {self.space})")
-        kind = a.dtype.kind
-        if self.discrete:
-            if kind not in "iu":
-                raise APIUsageError(
-                    f"actions for {self.space} must be integers, got dtype {a.dtype}; allowed: {self.allowed}")
-        elif kind not in ("iu" if self.int_box else "iuf"):
-            raise APIUsageError(
-                f"actions for {self.space} must be real numbers, got dtype {a.dtype}; allowed: {self.allowed}")
-        checked = a if live is None else a[live]
-        with np.errstate(invalid="ignore"):
-            ok = (checked >= self.low) & (checked <= self.high)
-        if not ok.all():
-            bad = np.argwhere(~ok)[0]
-            agent = int(bad[0]) if live is None else int(np.flatnonzero(live)[bad[0]])
-            value = checked[tuple(bad)].item()
-            where = f" at index {tuple(int(i) for i in bad[1:])}" if len(bad) > 1 else ""
-            raise APIUsageError(
-                f"action {value!r} of agent {agent}{where} is outside "
-                f"{self.space}; allowed: {self.allowed}. Actions are never clipped")
+        """Check ``actions`` (see :func:`pufferlib.spaces.check_actions`; for one agent the
+        unbatched per-agent shape is accepted too) and copy them into ``out``."""
+        a = check_actions(self.space, actions, out.shape[0], live, allow_unbatched=True)
         if a is not out:
             out[...] = a
         return out
@@ -763,14 +717,10 @@ class PettingZooPufferEnv(PufferEnv):
             i = self.agent_index.get(agent)
             if i is None:
                 raise APIUsageError(f"action for unknown agent {agent!r}; possible agents: {self.possible_agents}")
-            a = np.asarray(atn)
-            kind = a.dtype.kind
-            if (self._codec.discrete and kind not in "iu") or kind not in "iuf":
-                raise APIUsageError(
-                    f"action for {agent!r} has dtype {a.dtype}; allowed: {self._codec.allowed}")
-            if a.shape != self.actions.shape[1:]:
-                raise APIUsageError(f"action for {agent!r} has shape {a.shape}; allowed: {self.actions.shape[1:]}")
-            arr[i] = a
+            try:  # shape and dtype only: range is checked for live agents in step()
+                arr[i] = check_actions(self._codec.space, atn, 1, live=_NOT_LIVE, allow_unbatched=True)[0]
+            except APIUsageError as e:
+                raise APIUsageError(f"action for {agent!r}: {e}") from None
             given[i] = True
         missing = [a for a in self.env.agents if not given[self.agent_index[a]]]
         if missing:
@@ -857,12 +807,6 @@ class _Creator:
                             env_kwargs=kwargs, buf=buf, seed=seed)
 
 
-def _check_num_envs(num_envs):
-    if isinstance(num_envs, bool) or not isinstance(num_envs, numbers.Integral) or num_envs < 1:
-        raise APIUsageError(f"num_envs must be an int >= 1, got {num_envs!r}")
-    return int(num_envs)
-
-
 def _vectorize(creators, num_envs, backend, kwargs):
     import pufferlib.vector as vector
     return vector.make(creators, num_envs=num_envs, backend=backend or "Serial", **kwargs)
@@ -900,7 +844,7 @@ def emulate(env, num_envs=1, backend=None, **kwargs):
             AEC env, or vector options without vectorization.
         EnvironmentSetupError: the env cannot be copied for ``num_envs > 1``.
     """
-    num_envs = _check_num_envs(num_envs)
+    num_envs = check_int("num_envs", num_envs, 1)
     vectorized = num_envs > 1 or backend is not None
     if isinstance(env, PufferEnv):
         if vectorized:
@@ -978,7 +922,7 @@ def make_gymnasium(env_id, num_envs=1, backend=None, env_kwargs=None, **kwargs):
     """
     if not isinstance(env_id, str):
         raise APIUsageError(f"env_id must be a str, got {type(env_id).__name__}")
-    num_envs = _check_num_envs(num_envs)
+    num_envs = check_int("num_envs", num_envs, 1)
     try:
         gymnasium.spec(env_id)
     except gymnasium.error.Error as e:
@@ -1072,7 +1016,7 @@ def make_pettingzoo(name, num_envs=1, backend=None, env_kwargs=None, **kwargs):
         EnvironmentSetupError: optional dependencies missing (pygame, pymunk, ...),
             with the pip command to fix it.
     """
-    num_envs = _check_num_envs(num_envs)
+    num_envs = check_int("num_envs", num_envs, 1)
     module = find_pettingzoo_module(name)
     env_kw, vec_kw = _split_kwargs(kwargs, env_kwargs)
     factory = functools.partial(_pettingzoo_parallel_factory, module.__name__)

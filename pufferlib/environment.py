@@ -6,10 +6,9 @@ that either it allocates or the vectorizer hands over (``buf=``).
 """
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
+from pufferlib.checks import check_int
 from pufferlib.exceptions import APIUsageError
 from pufferlib.spaces import Box, Discrete, MultiDiscrete, joint_space
 
@@ -139,10 +138,7 @@ class PufferEnv:
             raise APIUsageError(
                 f"{cls}.single_action_space must be Discrete, MultiDiscrete or Box, got "
                 f"{type(self.single_action_space).__name__}")
-        n = self.num_agents
-        if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
-            raise APIUsageError(f"{cls}.num_agents must be an int >= 1, got {n!r}")
-        self.num_agents = int(n)
+        self.num_agents = check_int(f"{cls}.num_agents", self.num_agents, 1)
         self.observation_space = joint_space(self.single_observation_space, self.num_agents)
         self.action_space = joint_space(self.single_action_space, self.num_agents)
         self.agent_ids = np.arange(self.num_agents)
@@ -206,12 +202,11 @@ class PufferEnv:
         Raises:
             APIUsageError: ``env_id`` is not an int in ``[0, num_envs)``.
         """
-        if isinstance(env_id, bool) or not isinstance(env_id, numbers.Integral):
-            raise APIUsageError(f"env_id must be an int, got {type(env_id).__name__}")
+        env_id = check_int("env_id", env_id)
         if not 0 <= env_id < self.num_envs:
             raise APIUsageError(f"env_id {env_id} out of range: this env has num_envs={self.num_envs} "
                                 f"(valid ids 0..{self.num_envs - 1})")
-        fields = self._state(int(env_id))
+        fields = self._state(env_id)
         out = {}
         for name, arr in fields.items():
             if copy:

@@ -176,9 +176,113 @@ def sample_actions(space: Space, num_agents: int, rng: np.random.Generator, step
     return np.ascontiguousarray(np.clip(out, space.low, space.high))
 
 
+def _fmt(arr) -> str:
+    """Short text of an array (summarized when large) for error messages."""
+    arr = np.asarray(arr)
+    if arr.size > 8 and np.all(arr == arr.flat[0]):
+        return f"{arr.flat[0].item()!r} (all {arr.size} entries)"
+    return np.array2string(arr, threshold=8, edgeitems=3, separator=", ")
+
+
+def _action_rule(space):
+    """``(dtype kinds, kind description, low, high)`` of valid actions for one agent."""
+    if isinstance(space, (Discrete, MultiDiscrete)):
+        low, high = _discrete_bounds(space)
+        return "iu", "an integer", low, high
+    if isinstance(space, Box):
+        dtype = np.dtype(space.dtype)
+        if dtype.kind == "f":
+            # finite values the buffer dtype can hold: NaN and +-inf always fail the comparison
+            big = np.finfo(dtype).max
+            return "f", "a floating", np.maximum(space.low, -big), np.minimum(space.high, big)
+        if dtype.kind == "b":
+            return "b", "a bool", space.low, space.high
+        return "iu", "an integer", space.low, space.high
+    raise APIUsageError(
+        f"actions are checked against a Discrete, MultiDiscrete or Box action space, got {type(space).__name__}")
+
+
+def _allowed(space, low, high) -> str:
+    if isinstance(space, Discrete):
+        return f"integers in [{int(low)}, {int(high)}]"
+    if isinstance(space, MultiDiscrete):
+        return f"integers with {_fmt(low)} <= action <= {_fmt(high)} elementwise"
+    kind = {"f": "finite real numbers", "b": "bools"}.get(np.dtype(space.dtype).kind, "integers")
+    return f"{kind} within the Box bounds low={_fmt(space.low)}, high={_fmt(space.high)}"
+
+
+def check_actions(space: Space, actions, num_agents: int, live=None, *, allow_unbatched: bool = False) -> np.ndarray:
+    """Validate a batch of actions for ``num_agents`` agents sharing a per-agent action ``space``.
+
+    Nothing is cast or clipped: an invalid batch raises, a valid one is returned as it is.
+
+    Args:
+        space: the per-agent (``single_``) action space: ``Discrete``, ``MultiDiscrete`` or ``Box``.
+        actions: array-like of shape ``(num_agents, *space.shape)`` (``(num_agents,)`` for
+            ``Discrete``). Its dtype must be an integer dtype for ``Discrete`` /
+            ``MultiDiscrete`` and integer Boxes (floats are never cast to integers), a
+            floating dtype for floating Boxes, bool for bool Boxes.
+        num_agents: the number of agents (int >= 1).
+        live: None to check every agent, or a bool array ``(num_agents,)``: only the rows
+            where it is True are range-checked (rows of absent agents may hold anything
+            of the right dtype). Shape and dtype are always checked.
+        allow_unbatched: with ``num_agents == 1``, also accept an array of the per-agent
+            shape ``space.shape`` (e.g. a plain int for ``Discrete``).
+
+    Returns:
+        The validated actions as an ndarray of shape ``(num_agents, *space.shape)``: the
+        ``actions`` object itself when it is such an ndarray, otherwise ``np.asarray``
+        of it (reshaped for an unbatched action). Its dtype is the caller's.
+
+    Raises:
+        APIUsageError: wrong shape, wrong dtype kind, or a value out of range: outside
+            ``start .. start + n - 1`` for ``Discrete`` / ``MultiDiscrete`` (elementwise),
+            outside ``[low, high]`` or not finite for a floating ``Box``. The message names
+            the first bad agent and value and says what is allowed. Also for an
+            unsupported space type, a bad ``num_agents`` or a ``live`` of the wrong shape.
+    """
+    num_agents = check_int("num_agents", num_agents, 1)
+    shape = (num_agents, *space.shape)
+    a = actions if isinstance(actions, np.ndarray) else np.asarray(actions)
+    if a.shape != shape:
+        if allow_unbatched and num_agents == 1 and a.shape == space.shape:
+            a = a.reshape(shape)
+        else:
+            raise APIUsageError(
+                f"actions have shape {a.shape}; expected shape {shape} ({num_agents} agents x per-agent "
+                f"action shape {space.shape}) for per-agent action space {space}")
+    kinds, kind_text, low, high = _action_rule(space)
+    if a.dtype.kind not in kinds:
+        raise APIUsageError(
+            f"actions have dtype {a.dtype}; expected {kind_text} dtype for per-agent action space {space}; "
+            f"allowed: {_allowed(space, low, high)}. Actions are never cast")
+    if live is None:
+        checked = a
+    else:
+        live = np.asarray(live, dtype=bool)
+        if live.shape != (num_agents,):
+            raise APIUsageError(f"live must be a bool array of shape ({num_agents},), got shape {live.shape}")
+        checked = a[live]
+    if isinstance(space, Discrete):  # scalar bounds: two reductions instead of elementwise masks
+        if not checked.size or (checked.min() >= low and checked.max() <= high):
+            return a
+    with np.errstate(invalid="ignore"):
+        ok = (checked >= low) & (checked <= high)
+    if ok.all():
+        return a
+    bad = np.argwhere(~ok)[0]
+    agent = int(bad[0]) if live is None else int(np.flatnonzero(live)[bad[0]])
+    value = checked[tuple(bad)].item()
+    where = f" at index {tuple(int(i) for i in bad[1:])}" if len(bad) > 1 else ""
+    raise APIUsageError(
+        f"actions out of range: action {value!r} of agent {agent}{where} is outside per-agent action space "
+        f"{space}; allowed: {_allowed(space, low, high)}. Actions are never clipped")
+
+
 __all__ = [
     "Box", "Dict", "Discrete", "MultiBinary", "MultiDiscrete", "Space", "Tuple",
     "joint_space", "make_discrete", "make_multi_discrete", "make_space", "sample_actions",
+    "check_actions",
     "NATIVE_OBSERVATION_SPACES", "NATIVE_ACTION_SPACES",
 ]
 _ = _gs

@@ -39,7 +39,6 @@ instead of stepped on the next step, and its rewards / terminals / truncations r
 from __future__ import annotations
 
 import multiprocessing
-import numbers
 import os
 import select
 import signal
@@ -50,9 +49,10 @@ import weakref
 
 import numpy as np
 
-from pufferlib.environment import PufferEnv, action_dtype, buffer_specs
+from pufferlib.checks import check_int
+from pufferlib.environment import PufferEnv, buffer_specs
 from pufferlib.exceptions import APIUsageError, EnvironmentSetupError, WorkerError
-from pufferlib.spaces import Discrete, MultiDiscrete, joint_space
+from pufferlib.spaces import check_actions, joint_space
 
 __all__ = ["make", "Serial", "Multiprocessing", "Ray", "BACKENDS"]
 
@@ -76,12 +76,6 @@ _SPIN_WORKER_S = 0.001
 # ---------------------------------------------------------------------------------------------
 # helpers
 # ---------------------------------------------------------------------------------------------
-def _check_int(name, value, low=1):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise APIUsageError(f"{name} must be an int >= {low}, got {value!r}")
-    return int(value)
-
-
 def _available_cpus() -> int:
     try:
         return max(1, len(os.sched_getaffinity(0)))
@@ -104,10 +98,7 @@ def _check_instance(env, k, creator):
 
 
 def _instance_num_envs(env, k) -> int:
-    n = getattr(env, "num_envs", 1)
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
-        raise APIUsageError(f"env instance #{k} has num_envs={n!r}; it must be an int >= 1")
-    return int(n)
+    return check_int(f"num_envs of env instance #{k}", getattr(env, "num_envs", 1), 1)
 
 
 def _check_matches(env, k, spec):
@@ -142,50 +133,6 @@ def _extend_infos(out, info):
         out.append(info)
     else:
         out.extend(i for i in info if i)
-
-
-class _ActionCheck:
-    """Validates a batch of actions against the joint action space of ``n`` agents."""
-
-    def __init__(self, single_action_space, n):
-        self.space = joint_space(single_action_space, n)
-        self.shape = (n, *single_action_space.shape)
-        self.dtype = action_dtype(single_action_space)
-        self.discrete = isinstance(single_action_space, (Discrete, MultiDiscrete))
-        if isinstance(single_action_space, Discrete):
-            self.low = int(single_action_space.start)
-            self.high = int(single_action_space.start + single_action_space.n - 1)
-        elif isinstance(single_action_space, MultiDiscrete):
-            self.low = np.broadcast_to(single_action_space.start, self.shape)
-            self.high = np.broadcast_to(single_action_space.start + single_action_space.nvec - 1, self.shape)
-
-    def __call__(self, actions) -> np.ndarray:
-        a = np.asarray(actions)
-        if a.shape != self.shape:
-            raise APIUsageError(
-                f"actions have shape {a.shape}; expected shape {self.shape} (agents_per_batch={self.shape[0]}"
-                f" x per-agent action shape {self.shape[1:]}) and dtype {self.dtype} for action space "
-                f"{self.space}")
-        kind = a.dtype.kind
-        if self.discrete:
-            if kind not in "iu":
-                raise APIUsageError(
-                    f"actions have dtype {a.dtype}; expected an integer dtype (stored as {self.dtype}), "
-                    f"shape {self.shape}, for action space {self.space}")
-            if isinstance(self.low, int):
-                out = a.size and (a.min() < self.low or a.max() > self.high)
-            else:
-                out = ((a < self.low) | (a > self.high)).any()
-            if out:
-                bad = np.flatnonzero(((a < self.low) | (a > self.high)).reshape(-1))[:5]
-                raise APIUsageError(
-                    f"actions out of range for action space {self.space}: flat indices {bad.tolist()} "
-                    f"hold {a.reshape(-1)[bad].tolist()}")
-        elif kind != "f":
-            raise APIUsageError(
-                f"actions have dtype {a.dtype}; expected a floating dtype (stored as {self.dtype}), "
-                f"shape {self.shape}, for action space {self.space}")
-        return a
 
 
 def _normalize_creators(env_creator_or_creators, env_args, env_kwargs, num_envs):
@@ -252,8 +199,7 @@ class _VecEnv:
         if self._flag == _CAN_RECV:
             raise APIUsageError("send() called twice without recv(): call recv() to collect the results "
                                 "of the previous send()/async_reset() first")
-        a = self._action_check(actions)
-        return a
+        return check_actions(self.single_action_space, actions, self.agents_per_batch)
 
     def _recv_precheck(self):
         self._usable()
@@ -266,9 +212,7 @@ class _VecEnv:
     def _resolve_seed(self, seed):
         if seed is None:
             seed = self.seed
-        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-            raise APIUsageError(f"seed must be an int (or None for the seed given to make), got {seed!r}")
-        return int(seed)
+        return check_int("seed", seed)
 
     def reset(self, seed=None):
         """Reset every env; return ``(observations, infos)`` of the first batch.
@@ -334,7 +278,6 @@ class _VecEnv:
         self.observation_space = joint_space(obs_space, agents_per_batch)
         self.action_space = joint_space(act_space, agents_per_batch)
         self.seed = self._resolve_seed(0 if seed is None else seed)
-        self._action_check = _ActionCheck(act_space, agents_per_batch)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -372,7 +315,7 @@ class Serial(_VecEnv):
 
     def __init__(self, env_creators, env_args, env_kwargs, num_envs, buf=None, seed=0,
                  num_workers=None, batch_size=None, _spec=None, _index_base=0):
-        num_envs = _check_int("num_envs", num_envs)
+        num_envs = check_int("num_envs", num_envs, 1)
         if batch_size is not None and batch_size != num_envs:
             raise APIUsageError(
                 f"Serial steps every env on each call: batch_size must be None or num_envs={num_envs}, "
@@ -538,10 +481,10 @@ class Serial(_VecEnv):
 # ---------------------------------------------------------------------------------------------
 def _worker_layout(num_envs, num_workers, batch_size, backend):
     """Validate / choose ``(num_workers, batch_size)``; raise APIUsageError with the rule broken."""
-    num_envs = _check_int("num_envs", num_envs)
+    num_envs = check_int("num_envs", num_envs, 1)
     if batch_size is None:
         batch_size = num_envs
-    batch_size = _check_int("batch_size", batch_size)
+    batch_size = check_int("batch_size", batch_size, 1)
     if batch_size > num_envs or num_envs % batch_size:
         raise APIUsageError(f"batch_size={batch_size} must divide num_envs={num_envs}")
     if num_workers is None:
@@ -550,7 +493,7 @@ def _worker_layout(num_envs, num_workers, batch_size, backend):
                  if num_envs % w == 0 and batch_size % (num_envs // w) == 0]
         low = [w for w in valid if w <= cpus]
         num_workers = max(low) if low else min(valid)
-    num_workers = _check_int("num_workers", num_workers)
+    num_workers = check_int("num_workers", num_workers, 1)
     if num_workers > num_envs:
         raise APIUsageError(f"num_workers={num_workers} is more than num_envs={num_envs}; "
                             "each worker needs at least one env")
@@ -1219,7 +1162,7 @@ def make(env_creator_or_creators, env_args=None, env_kwargs=None, backend="Seria
         pufferlib.EnvironmentSetupError: backend='Ray' without ray installed.
         pufferlib.WorkerError: a worker failed while starting.
     """
-    num_envs = _check_int("num_envs", num_envs)
+    num_envs = check_int("num_envs", num_envs, 1)
     cls = _resolve_backend(backend)
     allowed = {Multiprocessing: {"start_method", "spin"}, Ray: {"ray_init_kwargs"}}.get(cls, set())
     unknown = sorted(set(kwargs) - allowed)

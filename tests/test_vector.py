@@ -407,7 +407,7 @@ def test_async_reset_midway_discards_pending(guard):
 # configuration errors
 # ------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("kwargs,match", [
-    ({"num_envs": 0}, "num_envs must be an int >= 1"),
+    ({"num_envs": 0}, "num_envs must be >= 1"),
     ({"num_envs": 2.5}, "num_envs must be an int"),
     ({"backend": "Threads"}, "valid backends: 'Native'.*'Serial'.*'Multiprocessing'.*'Ray'"),
     ({"backend": dict}, "unknown backend"),
@@ -598,6 +598,10 @@ def test_box_action_dtype_errors():
         env.step(np.zeros((2, 2), np.int64))
     with pytest.raises(APIUsageError, match=r"expected shape \(2, 2\)"):
         env.step(np.zeros(2, np.float32))
+    with pytest.raises(APIUsageError, match=r"actions out of range: action 1.5 of agent 1 at index \(0,\)"):
+        env.step(np.array([[0.0, 0.0], [1.5, 0.0]]))
+    with pytest.raises(APIUsageError, match="action nan of agent 0"):
+        env.step(np.array([[np.nan, 0.0], [0.0, 0.0]]))
     env.step(np.zeros((2, 2), np.float64))
     assert env.actions.dtype == np.float32
 
