@@ -1,4 +1,4 @@
-"""Run the ```python blocks of docs/*.md.
+"""Run the ```python blocks of docs/*.md and docs/envs/*.md (every page under docs/).
 
 Blocks of one page run in order in one namespace; each page gets a fresh namespace.
 A block whose first line is ``# doctest: skip`` is never run; one whose first line is
@@ -26,7 +26,7 @@ import numpy as np
 import pytest
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
-PAGES = sorted(DOCS.glob("*.md"))
+PAGES = sorted(DOCS.rglob("*.md"))
 SKIP_MARK = "# doctest: skip"
 CUDASIM_MARK = "# requires: cuda-sim"
 CUDASIM = os.environ.get("NUMBA_ENABLE_CUDASIM") == "1"
@@ -85,8 +85,16 @@ def extract_blocks(text: str, page: str = "<page>") -> list[Block]:
     return blocks
 
 
+def page_name(path: Path) -> str:
+    """``path`` relative to docs/ (``envs/snake.md``), or its file name for a page elsewhere."""
+    try:
+        return path.resolve().relative_to(DOCS).as_posix()
+    except ValueError:
+        return path.name
+
+
 def python_blocks(path: Path) -> list[Block]:
-    return [b for b in extract_blocks(path.read_text(), path.name) if b.lang == "python"]
+    return [b for b in extract_blocks(path.read_text(), page_name(path)) if b.lang == "python"]
 
 
 def _library_fingerprint() -> bytes:
@@ -105,7 +113,8 @@ def _block_file(block: Block) -> Path:
     """A file holding ``block`` at its page line numbers; written once per content."""
     padded = "\n" * (block.line - 1) + block.source
     digest = hashlib.sha1(_LIBRARY + padded.encode()).hexdigest()[:16]
-    path = BLOCK_DIR / f"{Path(block.page).stem.replace('-', '_')}_{block.line}_{digest}.py"
+    stem = Path(block.page).with_suffix("").as_posix().replace("-", "_").replace("/", "__")
+    path = BLOCK_DIR / f"{stem}_{block.line}_{digest}.py"
     if not path.exists():
         BLOCK_DIR.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
@@ -130,7 +139,7 @@ def run_page(path: Path) -> int:
     The namespace is a module registered in ``sys.modules`` while the page runs, as a
     notebook's ``__main__`` is: Numba's cache looks functions' modules up by name.
     """
-    name = f"docs_{path.stem.replace('-', '_')}"
+    name = "docs_" + Path(page_name(path)).with_suffix("").as_posix().replace("-", "_").replace("/", "__")
     module = types.ModuleType(name)
     module.__file__ = str(path)
     sys.modules[name] = module
@@ -153,7 +162,7 @@ def run_page(path: Path) -> int:
             except Exception as exc:
                 where = _failing_line(exc, file) or block.line
                 raise AssertionError(
-                    f"docs/{path.name}: the block at line {block.line} failed at line {where} "
+                    f"docs/{page_name(path)}: the block at line {block.line} failed at line {where} "
                     f"({type(exc).__name__}: {exc}); traceback line numbers are page lines") from exc
             ran += 1
     finally:
@@ -162,17 +171,20 @@ def run_page(path: Path) -> int:
 
 
 # ---- the docs ---------------------------------------------------------------------------
-@pytest.mark.parametrize("path", [p for p in PAGES if python_blocks(p)], ids=lambda p: p.name)
+@pytest.mark.parametrize("path", [p for p in PAGES if python_blocks(p)], ids=page_name)
 def test_page_examples_run(path):
     assert run_page(path) >= 1
 
 
-EXPECTED_PAGES = ["index.md", "getting-started.md", "pufferenv-api.md", "write-your-own-numba-env.md"]
+EXPECTED_PAGES = ["index.md", "getting-started.md", "pufferenv-api.md", "write-your-own-numba-env.md",
+                  "envs/squared.md", "envs/snake.md"]
+ENV_PAGES = sorted((DOCS / "envs").glob("*.md"))
 
 
 def test_expected_pages_exist():
-    names = {p.name for p in PAGES}
+    names = {page_name(p) for p in PAGES}
     assert set(EXPECTED_PAGES) <= names
+    assert "envs/index.md" in names
 
 
 @pytest.mark.parametrize("name", EXPECTED_PAGES[1:])
@@ -187,6 +199,13 @@ def test_pages_have_checked_examples(name):
                 f"docs/{name} line {b.line}: a python block without an assert checks nothing"
 
 
+def test_env_index_links_every_env_page():
+    text = (DOCS / "envs" / "index.md").read_text()
+    for page in ENV_PAGES:
+        if page.name != "index.md":
+            assert f"]({page.name})" in text, f"envs/index.md does not link {page.name}"
+
+
 def test_gpu_section_has_a_cudasim_block():
     blocks = python_blocks(DOCS / "write-your-own-numba-env.md")
     assert any(b.needs_cudasim for b in blocks)
@@ -198,12 +217,12 @@ def test_relative_links_resolve():
             if "://" in target or target.startswith("#"):
                 continue
             file = target.split("#", 1)[0]
-            assert (page.parent / file).exists(), f"docs/{page.name} links to missing {target}"
+            assert (page.parent / file).exists(), f"docs/{page_name(page)} links to missing {target}"
 
 
 def test_index_links_every_page():
     text = (DOCS / "index.md").read_text()
-    for name in EXPECTED_PAGES[1:]:
+    for name in EXPECTED_PAGES[1:] + ["envs/index.md"]:
         assert f"]({name})" in text, f"index.md does not link {name}"
 
 
@@ -269,3 +288,10 @@ def test_pages_run_in_fresh_namespaces(tmp_path):
     second.write_text("```python\nassert 'shared' not in globals()\n```\n")
     assert run_page(first) == 1
     assert run_page(second) == 1
+
+
+def test_pages_in_subfolders_are_collected_and_named_by_their_path(tmp_path):
+    assert DOCS / "envs" / "snake.md" in PAGES
+    assert page_name(DOCS / "envs" / "snake.md") == "envs/snake.md"
+    assert python_blocks(DOCS / "envs" / "snake.md")[0].page == "envs/snake.md"
+    assert page_name(tmp_path / "elsewhere.md") == "elsewhere.md"
