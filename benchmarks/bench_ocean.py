@@ -2,9 +2,11 @@
 (default config, 16 envs x 256 snakes), on one thread and on all cores.
 
 Prints, for every case, the median SPS of --repeats timed runs, the all-cores / 1-thread
-ratio measured in this same run, and the ratio to PufferLib 3.0's C envs as measured on
-this 2-core machine by the issue that set the targets (issue 2; the C build cannot run
-here: its install downloads raylib). Random actions are drawn before timing.
+ratio measured in this same run, and the ratio to PufferLib 3.0's C envs
+(https://github.com/PufferAI/PufferLib), one thread, using fixed reference figures
+(C_REFERENCE below) measured once on the 2-core machine of the README's speed table; the
+C build is not run here, since its install downloads raylib. Random actions are drawn
+before timing.
 
 Usage: python benchmarks/bench_ocean.py [--seconds 3] [--repeats 3] [--threads N] [--only squared1,...]
 Run it on an otherwise idle machine: a busy core ruins the multi-thread numbers.
@@ -16,7 +18,8 @@ import time
 
 import numpy as np
 
-# C reference, agent steps per second, one thread (issue 2, measured on this machine).
+# PufferLib 3.0 C envs, agent steps per second, one thread, measured once on the 2-core
+# machine of the README's speed table (fixed figures: the C build is not run here).
 C_REFERENCE = {"squared1": 1.58e6, "squared4096": 72.6e6, "snake": 4.9e6}
 
 
