@@ -10,9 +10,9 @@ import importlib
 from pufferlib.exceptions import APIUsageError
 
 ENVS = {
-    "squared": ("pufferlib.ocean.squared.squared", "Squared",
+    "squared": ("pufferlib.ocean.squared", "Squared",
                 "Single agent on an 11x11 grid must reach one target cell within 33 moves."),
-    "snake": ("pufferlib.ocean.snake.snake", "Snake",
+    "snake": ("pufferlib.ocean.snake", "Snake",
               "256 snakes per 640x360 grid eat food and corpses; 11x11 egocentric int8 view."),
 }
 

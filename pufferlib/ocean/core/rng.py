@@ -9,7 +9,7 @@ the same seed gives the same stream on every backend and device.
 All arithmetic is done in explicit uint64 to stay in integer math under Numba.
 """
 import numpy as np
-import pufferlib.ocean._numba_cache  # noqa: F401  (before any @njit(cache=True))
+import pufferlib.ocean.core.cache  # noqa: F401  (before any @njit(cache=True))
 from numba import njit
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)

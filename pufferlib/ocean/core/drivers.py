@@ -1,0 +1,181 @@
+"""CPU drivers derived for every Ocean env from two templates.
+
+:func:`step_driver` and :func:`reset_driver` are written once, with ``prange`` over envs.
+For each env class and world layout, :func:`derive` rebinds their globals (``UNPACK``,
+``STEP_ENV``, ``RESET_ENV``, ``OBSERVE_AGENT``, ``CLEAR_LOG``) to that env's kernels and
+compiles them serially and in parallel, each under its own name so Numba's on-disk cache
+keeps them apart, and with ``__pufferlib_sources__`` naming the env's files so the cache
+stamp covers the framework and that env only (see :mod:`pufferlib.ocean.core.cache`).
+
+A step is one compiled call with two arguments, ``driver(ctx, actions)``: it checks the
+env is ready, checks the whole action batch (shape, range, NaN) while copying it into the
+world's ``actions`` buffer, steps every env, writes observations, counts the tick and says
+whether logs are due. On any error it returns a code before anything is stepped.
+"""
+from __future__ import annotations
+
+import functools
+import sys
+import types as pytypes
+from pathlib import Path
+
+import numpy as np
+from numba import njit, prange, types
+from numba.np import numpy_support
+
+import pufferlib.ocean.core.cache as _cache
+from pufferlib.ocean.core.rng import seed_state
+from pufferlib.ocean.core.world import AGENTS_PER_ENV, LOG_INTERVAL, NUM_ENVS, READY, TICK
+
+#: Driver return codes. 0: stepped; 1: stepped and logs are due; others: nothing stepped.
+STEP_OK, STEP_LOG_DUE, ERR_SHAPE, ERR_RANGE, ERR_NOT_READY = 0, 1, 2, 3, 4
+
+
+@njit(cache=True, inline="always")
+def check_actions(src, dst, low, high):
+    """Copy the action batch ``src`` into ``dst`` while checking it, in one pass.
+
+    ``src`` and ``dst`` have the same shape ``(num_agents, *action_shape)``; component ``k``
+    of each agent's flattened action must lie in ``[low[k], high[k]]`` (and be finite for
+    float actions). Returns STEP_OK, ERR_SHAPE or ERR_RANGE; ``dst`` may hold part of a
+    rejected batch (it is scratch space, rewritten by every step).
+    """
+    if src.shape != dst.shape:
+        return ERR_SHAPE
+    k_n = low.shape[0]
+    flat_src = src.reshape(src.size)
+    flat_dst = dst.reshape(dst.size)
+    bad = False
+    if k_n == 1:
+        lo = low[0]
+        hi = high[0]
+        for i in range(flat_src.shape[0]):
+            v = flat_src[i]
+            bad |= (v < lo) | (v > hi) | ((v - v) != 0)
+            flat_dst[i] = v
+    else:
+        for a in range(flat_src.shape[0] // k_n):
+            for k in range(k_n):
+                v = flat_src[a * k_n + k]
+                bad |= (v < low[k]) | (v > high[k]) | ((v - v) != 0)
+                flat_dst[a * k_n + k] = v
+    if bad:
+        return ERR_RANGE
+    return STEP_OK
+
+
+@njit(cache=True, inline="always")
+def no_observe(w, e, s):
+    """Default per-agent observation kernel: nothing (the env writes observations itself)."""
+    return
+
+
+# ---- templates: globals UNPACK, STEP_ENV, RESET_ENV, OBSERVE_AGENT, CLEAR_LOG are rebound ----
+def UNPACK(ctx):  # noqa: N802  (placeholders, rebound by derive())
+    raise NotImplementedError
+
+
+STEP_ENV = RESET_ENV = OBSERVE_AGENT = CLEAR_LOG = UNPACK
+
+
+def step_driver(ctx, user_actions):
+    w = UNPACK(ctx)
+    if ctx[READY] == 0:
+        return ERR_NOT_READY
+    err = check_actions(user_actions, w.actions, w.action_low, w.action_high)
+    if err != STEP_OK:
+        return err
+    ctx[TICK] += 1
+    n = ctx[NUM_ENVS]
+    agents = ctx[AGENTS_PER_ENV]
+    for e in prange(n):
+        STEP_ENV(w, e)
+        for s in range(agents):
+            OBSERVE_AGENT(w, e, s)
+    if ctx[TICK] % ctx[LOG_INTERVAL] == 0:
+        return STEP_LOG_DUE
+    return STEP_OK
+
+
+def reset_driver(ctx, seed):
+    w = UNPACK(ctx)
+    n = ctx[NUM_ENVS]
+    agents = ctx[AGENTS_PER_ENV]
+    for e in prange(n):
+        w.envs[e]["rng"] = seed_state(np.int64(seed[0]) + np.int64(e), 0)
+        CLEAR_LOG(w, e)
+        for a in range(e * agents, (e + 1) * agents):
+            w.rewards[a] = 0.0
+            w.terminals[a] = False
+            w.truncations[a] = False
+        RESET_ENV(w, e)
+        for s in range(agents):
+            OBSERVE_AGENT(w, e, s)
+    ctx[TICK] = 0
+    ctx[READY] = 1
+    return 0
+
+
+@njit(cache=True)
+def sum_logs(logs):
+    """Column sums of a ``(num_envs, fields)`` float64 log table, then zero it."""
+    out = np.zeros(logs.shape[1])
+    for i in range(logs.shape[0]):
+        for k in range(logs.shape[1]):
+            out[k] += logs[i, k]
+            logs[i, k] = 0.0
+    return out
+
+
+def env_sources(env_cls) -> tuple:
+    """Files whose contents stamp an env's compiled drivers: the modules defining the class
+    and its kernels (their folder for an env split into a package). Empty if any has no
+    file (an env defined in a notebook): then nothing is cached."""
+    out = []
+    mods = {env_cls.__module__}
+    for name in ("step_env", "reset_env", "observe_agent"):
+        fn = getattr(env_cls, name, None)
+        py = getattr(fn, "py_func", None)
+        if py is not None:
+            mods.add(py.__module__)
+    for mod in sorted(mods):
+        f = getattr(sys.modules.get(mod), "__file__", None)
+        if not f or not Path(f).exists():
+            return ()
+        out.extend(_cache.own_sources(f))
+    return tuple(sorted(set(out)))
+
+
+def _rebind(template, name, bindings, sources, parallel, signatures):
+    glb = dict(template.__globals__)
+    glb.update(bindings)
+    glb["__pufferlib_sources__"] = sources
+    func = pytypes.FunctionType(template.__code__, glb, name, template.__defaults__, template.__closure__)
+    func.__qualname__ = name
+    return njit(signatures, cache=bool(sources), parallel=parallel, error_model="numpy")(func)
+
+
+def action_signatures(actions: np.ndarray):
+    """Accepted user action types: C-contiguous arrays of the buffer's rank, int32/int64
+    for integer action buffers, float32/float64 for float ones."""
+    ctx = types.int64[::1]
+    kinds = (np.int32, np.int64) if actions.dtype.kind in "iu" else (np.float32, np.float64)
+    return [types.int32(ctx, types.Array(numpy_support.from_dtype(np.dtype(k)), actions.ndim, "C")) for k in kinds]
+
+
+RESET_SIGNATURE = [types.int32(types.int64[::1], types.int64[::1])]
+
+
+@functools.lru_cache(maxsize=None)
+def derive(env_cls, layout_key, unpack, clear_log, action_ndim, action_kind, parallel):
+    """``(reset, step)`` drivers of ``env_cls`` for a world layout, compiled (or loaded from
+    Numba's cache) serially or with ``prange`` in parallel."""
+    sources = env_sources(env_cls)
+    bindings = {"UNPACK": unpack, "CLEAR_LOG": clear_log, "STEP_ENV": env_cls.step_env,
+                "RESET_ENV": env_cls.reset_env,
+                "OBSERVE_AGENT": getattr(env_cls, "observe_agent", None) or no_observe}
+    suffix = f"{env_cls.__name__}_{layout_key}" + ("_parallel" if parallel else "")
+    dummy = np.zeros((1,) * action_ndim, np.dtype(action_kind))
+    reset = _rebind(reset_driver, f"reset_driver__{suffix}", bindings, sources, parallel, RESET_SIGNATURE)
+    step = _rebind(step_driver, f"step_driver__{suffix}", bindings, sources, parallel, action_signatures(dummy))
+    return reset, step

@@ -1,0 +1,287 @@
+"""``OceanEnv``: the base class that turns a declared world and three kernels into a PufferEnv."""
+from __future__ import annotations
+
+import numpy as np
+
+from pufferlib.checks import check_int
+from pufferlib.environment import PufferEnv
+from pufferlib.exceptions import APIUsageError
+from pufferlib.ocean.core import drivers
+from pufferlib.ocean.core.drivers import ERR_NOT_READY, ERR_SHAPE, STEP_LOG_DUE, sum_logs
+from pufferlib.ocean.core.world import READY, STEP_BUFFERS, TICK, Layout
+from pufferlib.spaces import Box
+
+DEVICES = ("cpu", "cuda")
+
+
+class OceanEnv(PufferEnv):
+    """Base class of the Numba envs: declare a world and kernels, get a fast PufferEnv.
+
+    A subclass sets, as class attributes:
+
+    - ``WORLD``: ``{name: Array(dtype, *dims)}``, the env's arrays. It must contain
+      ``"envs": Array(ENV_DTYPE, "num_envs")``, a record per env with a uint64 ``rng``
+      field. The step buffers, ``action_low`` / ``action_high`` and ``logs`` are added
+      (see :mod:`pufferlib.ocean.core.world`).
+    - ``LOG_FIELDS``: names of the float64 per-env log sums the kernels add to
+      (``w.logs[e]['score'] += ...``, and ``w.logs[e]['n'] += 1`` per finished episode).
+    - ``reset_env(w, e)``, ``step_env(w, e)``: ``@kernel`` functions starting a fresh
+      episode in env ``e`` and stepping env ``e`` (reading ``w.actions``, writing rewards,
+      terminals, truncations; resetting finished episodes itself).
+    - optionally ``observe_agent(w, e, s)``: writes the observation of agent ``s`` of env
+      ``e`` (row ``e * agents_per_env + s``) after every reset and step; on a GPU it runs
+      with a thread per agent.
+    - optionally ``STATE``: names of the world arrays ``state(env_id)`` exports (default:
+      every array of ``WORLD``), and ``test_config()``: a small config for the
+      conformance checks (:func:`pufferlib.ocean.testing.check_env`).
+
+    Its ``__init__`` validates its own arguments, sets the spaces and the attributes its
+    ``WORLD`` dimensions name, calls ``super().__init__(num_envs=..., agents_per_env=...,
+    ...)``, and may override :meth:`init_world` to write configuration into the arrays.
+
+    Kernels receive ``w``, a namedtuple of the world's arrays (``w.envs``, ``w.rewards``,
+    ``w.grid``...). On the CPU a step is one compiled call: a ``prange`` loop over envs
+    with the action check, tick and log bookkeeping inside it.
+
+    Args (of this base):
+        num_envs: independent envs simulated together, >= 1.
+        agents_per_env: agents in each env, >= 1 (``num_agents = num_envs * agents_per_env``;
+            agent ``e * agents_per_env + s`` is agent ``s`` of env ``e``).
+        buf: step buffers from a vectorizer (:func:`pufferlib.set_buffers`), or None.
+        num_threads: CPU threads stepping envs in parallel (process-wide Numba setting;
+            parallel only when ``num_envs >= 2``).
+        log_interval: ``step`` reports logs every this many calls.
+        seed: default seed of :meth:`reset`; env ``i`` is seeded with ``seed + i``.
+        device: ``"cpu"`` or ``"cuda"`` (buffers and world on the GPU, stepped by
+            ``numba.cuda`` kernels compiled from the same kernels; see
+            :mod:`pufferlib.cuda_kernels`).
+
+    Raises:
+        APIUsageError: an invalid argument or declaration (the message names it).
+        pufferlib.EnvironmentSetupError: ``device="cuda"`` without numba-cuda or a GPU.
+    """
+
+    WORLD: dict = {}
+    LOG_FIELDS: tuple = ()
+    STATE = None
+    reset_env = None
+    step_env = None
+    observe_agent = None
+
+    @classmethod
+    def test_config(cls) -> dict:
+        """Keyword arguments of a small instance for tests (default: the defaults)."""
+        return {}
+
+    def __init__(self, num_envs=1, agents_per_env=1, buf=None, num_threads=1, log_interval=128, seed=0,
+                 device="cpu"):
+        import numba
+        cls = type(self)
+        for hook in ("reset_env", "step_env"):
+            if getattr(cls, hook, None) is None:
+                raise APIUsageError(f"{cls.__name__} must set the kernel {hook}(w, e) as a class attribute")
+        self.num_envs = check_int("num_envs", num_envs, 1)
+        self.agents_per_env = check_int("agents_per_env", agents_per_env, 1)
+        self.num_agents = self.num_envs * self.agents_per_env
+        if device not in DEVICES:
+            raise APIUsageError(f"device must be one of {DEVICES}, got {device!r}")
+        if device == "cuda" and buf is not None:
+            raise APIUsageError("device='cuda' allocates its buffers on the GPU; buf must be None")
+        self.device = device
+        self.num_threads = check_int("num_threads", num_threads, 1, numba.config.NUMBA_NUM_THREADS)
+        self.log_interval = check_int("log_interval", log_interval, 1)
+        self.seed = check_int("seed", seed, 0, 2**62)
+        super().__init__(buf)
+        self.layout = Layout(self, cls.WORLD, cls.LOG_FIELDS)
+        arrays = self.layout.allocate({k: getattr(self, k) for k in STEP_BUFFERS})
+        for name in self.layout.names:
+            if name not in STEP_BUFFERS and name in vars(self):
+                raise APIUsageError(f"{cls.__name__}: world array {name!r} clashes with an attribute of the env")
+            setattr(self, name, arrays[name])
+        #: The world as kernels see it: a namedtuple of this env's arrays.
+        self.world = self.layout.world_type()(*(arrays[k] for k in self.layout.names))
+        self.init_world()
+        self._seed_arr = np.zeros(1, np.int64)
+        self._closed = False
+        self.parallel = self.num_threads > 1 and self.num_envs >= 2
+        if device == "cuda":
+            from pufferlib.cuda_kernels import CudaBackend
+            self._cuda = CudaBackend(self)
+            self.step, self.reset, self.log = self._cuda.step, self._cuda.reset, self._cuda.log
+            return
+        self._cuda = None
+        self._ctx = self.layout.ctx(arrays, self.num_envs, self.agents_per_env, self.log_interval)
+        unpack, clear_log, _ = self.layout.compile_unpack()
+        if self.parallel:
+            numba.set_num_threads(self.num_threads)
+        self._reset_fn, self._step_fn = drivers.derive(
+            cls, self.layout.key, unpack, clear_log, self.actions.ndim, self.actions.dtype.str, self.parallel)
+        # Warm-up: compile (or load from Numba's cache) now, not on the user's first step.
+        self.reset(self.seed)
+        self.step(self.actions)
+        self.reset(self.seed)
+        self._ctx[READY] = 0
+
+    def init_world(self):
+        """Hook: write configuration into the freshly allocated world arrays (e.g.
+        ``self.envs['size'] = self.size``). Runs once, before the first reset."""
+
+    @property
+    def tick(self) -> int:
+        """Steps since the last reset."""
+        if self._cuda is not None:
+            return self._cuda.tick
+        return int(self._ctx[TICK])
+
+    def reset(self, seed=None):
+        """Reset every env; env ``i`` is seeded with ``seed + i`` (``seed=None``: the constructor seed).
+
+        Returns ``(observations, infos)`` with ``infos == []``.
+        Raises APIUsageError for a seed that is not an int in ``[0, 2**62]``, or after ``close()``.
+        """
+        self._seed_arr[0] = self._check_reset(seed)
+        self._reset_fn(self._ctx, self._seed_arr)
+        return self.observations, []
+
+    def _check_reset(self, seed):
+        if self._closed:
+            raise APIUsageError("reset() called on a closed env")
+        return self.seed if seed is None else check_int("seed", seed, 0, 2**62)
+
+    def step(self, actions):
+        """Step every agent in place; finished episodes auto-reset.
+
+        Args:
+            actions: array of shape ``(num_agents, *single_action_space.shape)``: integers
+                in the action space for Discrete / MultiDiscrete (C-contiguous int32 or
+                int64 take the fast path: one compiled call; other integer array-likes
+                are converted), finite floats within the bounds for Box.
+
+        Returns:
+            ``(observations, rewards, terminals, truncations, infos)``: the env's own
+            buffers, updated in place; ``infos`` is ``[]`` except every ``log_interval``
+            steps, when it holds one dict of per-episode means (see :meth:`log`) if any
+            episode ended since the last report.
+
+        Raises:
+            APIUsageError: wrong shape, dtype or range (nothing is stepped), a step
+                before ``reset()``, or after ``close()``.
+        """
+        try:
+            code = self._step_fn(self._ctx, actions)
+        except TypeError:
+            code = self._step_fn(self._ctx, self._convert_actions(actions))
+        if code:
+            return self._step_code(code, actions)
+        return self.observations, self.rewards, self.terminals, self.truncations, []
+
+    def _step_code(self, code, actions):
+        if code == STEP_LOG_DUE:
+            log = self.log()
+            infos = [log] if log else []
+            return self.observations, self.rewards, self.terminals, self.truncations, infos
+        self._raise_for(code, actions)
+
+    def _raise_for(self, code, actions):
+        if code == ERR_NOT_READY:
+            raise APIUsageError("step() called on a closed env" if self._closed
+                                else "call reset() before the first step()")
+        a = np.asarray(actions)
+        if code == ERR_SHAPE:
+            raise APIUsageError(f"actions must have shape {self.actions.shape} (one per agent), "
+                                f"got shape {a.shape}")
+        space = self.single_action_space
+        lo, hi = self.layout.action_low, self.layout.action_high
+        if isinstance(space, Box):
+            allowed = f"finite floats within the bounds of {space}"
+        elif lo.size == 1:
+            allowed = f"integers in [{lo[0]}, {hi[0]}] for {space}"
+        else:
+            allowed = f"integers with component k in [start[k], start[k] + nvec[k] - 1] for {space}"
+        bad = a.reshape(len(a), -1) if a.ndim > 1 else a
+        raise APIUsageError(f"actions must be {allowed}; got min {np.nanmin(bad) if bad.size else None}, "
+                            f"max {np.nanmax(bad) if bad.size else None}"
+                            + (", NaN" if a.dtype.kind == "f" and np.isnan(a).any() else ""))
+
+    def _convert_actions(self, actions):
+        """Actions of another dtype or layout, converted for the compiled check (no silent casts)."""
+        a = np.asarray(actions)
+        if a.shape != self.actions.shape:
+            raise APIUsageError(f"actions must have shape {self.actions.shape} (one per agent), "
+                                f"got shape {a.shape}")
+        if self.actions.dtype.kind in "iu":
+            if not (np.issubdtype(a.dtype, np.integer) or a.dtype == np.bool_):
+                raise APIUsageError(f"actions must be integers for {self.single_action_space}, "
+                                    f"got dtype {a.dtype}")
+            if a.dtype == np.uint64 and a.size and a.max() > np.iinfo(np.int64).max:
+                raise APIUsageError(f"actions out of range for {self.single_action_space}: max {a.max()}")
+            return np.ascontiguousarray(a, dtype=np.int64)
+        if not (np.issubdtype(a.dtype, np.floating) or np.issubdtype(a.dtype, np.integer)):
+            raise APIUsageError(f"actions must be real numbers for {self.single_action_space}, "
+                                f"got dtype {a.dtype}")
+        return np.ascontiguousarray(a, dtype=np.float64)
+
+    def log(self) -> dict:
+        """Per-episode means of the log fields over the episodes finished since the last
+        call, plus ``n`` (their count); ``{}`` if none finished. Zeroes the logs.
+
+        As PufferLib 3.0's ``vec_log``: every field is summed over envs, then divided by ``n``.
+        """
+        return self._means(sum_logs(self.logs.view(np.float64).reshape(self.num_envs, -1)))
+
+    def _means(self, sums) -> dict:
+        names = self.layout.log_dtype.names
+        n = float(sums[names.index("n")])
+        if n == 0:
+            return {}
+        out = {name: float(sums[k]) / n for k, name in enumerate(names) if name != "n"}
+        out["n"] = n
+        return out
+
+    def _state(self, env_id):
+        names = type(self).STATE or tuple(type(self).WORLD)
+        out = {}
+        lo, hi = env_id * self.agents_per_env, (env_id + 1) * self.agents_per_env
+        for name in names:
+            arr = getattr(self, name)
+            first = self.layout.decl[name].dims[0]
+            if first == "num_envs":
+                out[name] = arr[env_id, ...] if self._cuda is None else arr[env_id]
+            elif first == "num_agents":
+                out[name] = arr[lo:hi]
+            else:
+                out[name] = arr
+        return out
+
+    def state(self, env_id: int = 0, copy: bool = False) -> dict:
+        """World state of env ``env_id``: ``{name: array}`` for every exported world array.
+
+        Per-env arrays (first dimension ``num_envs``) give that env's row (a 0-d record
+        for ``envs``), per-agent arrays that env's agents' rows, shared arrays the whole array.
+
+        Args:
+            env_id: int in ``[0, num_envs)``.
+            copy: False: read-only views into the live world (zero copy; on
+                ``device='cuda'``, device array views, writable); True: independent
+                host copies.
+
+        Raises:
+            APIUsageError: ``env_id`` is not an int in ``[0, num_envs)``.
+        """
+        if self._cuda is not None:
+            return self._cuda.state(env_id, copy)
+        return super().state(env_id, copy)
+
+    def __getstate__(self):
+        raise TypeError(
+            f"{type(self).__name__} cannot be pickled or copied: its compiled drivers hold the "
+            "addresses of its own arrays. Create it where it runs, e.g. through an env creator "
+            "passed to pufferlib.vector.make")
+
+    def close(self):
+        """Mark the env closed; later reset()/step() raise APIUsageError. Idempotent."""
+        self._closed = True
+        if self._cuda is not None:
+            self._cuda.ready = False
+        else:
+            self._ctx[READY] = 0

@@ -1,3 +1,0 @@
-from pufferlib.ocean.snake.snake import Snake
-
-__all__ = ["Snake"]

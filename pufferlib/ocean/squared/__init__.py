@@ -1,3 +1,0 @@
-from pufferlib.ocean.squared.squared import Squared
-
-__all__ = ["Squared"]
