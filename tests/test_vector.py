@@ -172,7 +172,7 @@ def fork_workers(monkeypatch):
     """Use 'fork' by default here even if another test in this process started Numba's OpenMP
     layer (which makes the default 'forkserver'): CounterEnv runs no OpenMP code, and fork
     keeps these tests fast. test_default_start_method checks the real default."""
-    monkeypatch.setattr(vector, "_default_start_method", lambda: "fork")
+    monkeypatch.setattr(vector.mp, "_default_start_method", lambda: "fork")
 
 
 @pytest.fixture

@@ -1,0 +1,156 @@
+"""The Gymnasium wrapper: one ``gymnasium.Env`` as a single-agent PufferEnv."""
+from __future__ import annotations
+
+import numpy as np
+
+from pufferlib.emulation.common import _ActionCodec, _emulation_info, _obs_writers, _seed_and_reset, make_object
+from pufferlib.emulation.structured import _write_leaves, emulate_observation_space, flatten_sample
+from pufferlib.environment import PufferEnv
+from pufferlib.exceptions import APIUsageError
+
+class GymnasiumPufferEnv(PufferEnv):
+    """One Gymnasium env as a PufferEnv with ``num_agents = 1``.
+
+    Args:
+        env: a ``gymnasium.Env`` instance, or
+        env_creator, env_args, env_kwargs: a callable and its arguments that build one.
+        buf: optional buffers from the vectorizer (see :func:`pufferlib.set_buffers`).
+        seed: seed used for the first :meth:`reset` when it is called without one.
+
+    Attributes:
+        env: the wrapped env.
+        single_observation_space: the emulated Box (:func:`emulate_observation_space`).
+        single_action_space: the emulated action space (:func:`emulate_action_space`).
+        obs_dtype / atn_dtype: structured dtypes used to write / nativize.
+        observations ``(1, *obs_shape)``, rewards float32 ``(1,)``, terminals,
+        truncations, masks bool ``(1,)``, actions ``(1, *act_shape)``: the buffers.
+
+    ``reset(seed=None) -> (observations, [info])``;
+    ``step(action) -> (observations, rewards, terminals, truncations, [info])``,
+    all written in place. There is no auto-reset: after a terminal or truncation
+    :attr:`done` is True and the caller (or the vectorizer) must call ``reset``.
+    At episode end the info dict also holds ``episode_return`` (sum of rewards)
+    and ``episode_length`` (steps).
+
+    Raises:
+        APIUsageError: bad constructor arguments, an unsupported space, an action
+            of the wrong shape / dtype / range, ``step`` before ``reset`` or after
+            the episode ended, an observation that does not match the space.
+
+    Reference: PufferLib 3.0 ``emulation.GymnasiumPufferEnv``.
+    """
+
+    def __init__(self, env=None, env_creator=None, env_args=(), env_kwargs=None, buf=None, seed=0):
+        self.env = make_object(env, env_creator, env_args, env_kwargs)
+        env_obs = getattr(self.env, "observation_space", None)
+        env_atn = getattr(self.env, "action_space", None)
+        if env_obs is None or env_atn is None:
+            raise APIUsageError(
+                f"{type(self.env).__name__} has no observation_space/action_space; "
+                "GymnasiumPufferEnv wraps gymnasium.Env instances")
+        self.env_observation_space = env_obs
+        self.env_action_space = env_atn
+        self.single_observation_space, self.obs_dtype = emulate_observation_space(env_obs)
+        self._codec = _ActionCodec(env_atn)
+        self.single_action_space, self.atn_dtype = self._codec.space, self._codec.dtype
+        self.is_obs_emulated = self.single_observation_space is not env_obs
+        self.is_atn_emulated = self._codec.emulated
+        self.num_agents = 1
+        super().__init__(buf)
+        self._writers = _obs_writers(self.observations, env_obs, self.obs_dtype) if self.is_obs_emulated else None
+        self._seed = seed
+        self._initialized = False
+        self._done = True
+        self.episode_return = 0.0
+        self.episode_length = 0
+
+    # ---- properties ----------------------------------------------------------------------
+    @property
+    def done(self):
+        """True before the first reset and after a terminal/truncation, until the next reset."""
+        return self._done
+
+    @property
+    def emulated(self):
+        """A dict describing the emulation (always truthy)."""
+        return _emulation_info(self)
+
+    @property
+    def render_mode(self):
+        """The wrapped env's ``render_mode`` (None if it has none)."""
+        return getattr(self.env, "render_mode", None)
+
+    # ---- contract ------------------------------------------------------------------------
+    def _write_obs(self, ob):
+        if self.is_obs_emulated:
+            _write_leaves(self._writers[0], ob, self.env_observation_space)
+        else:
+            try:
+                self.observations[0] = ob
+            except (ValueError, TypeError) as e:
+                raise APIUsageError(
+                    f"observation of shape {np.shape(ob)} does not fit the observation space "
+                    f"{self.env_observation_space}: {e}") from e
+
+    def reset(self, seed=None):
+        """Reset the env; returns ``(observations, [info])``.
+
+        ``seed=None`` on the first call uses the constructor's ``seed``; later
+        calls without a seed continue the env's own random stream.
+        """
+        if seed is None and not self._initialized:
+            seed = self._seed
+        ob, info = _seed_and_reset(self.env, seed)
+        self._initialized = True
+        self._done = False
+        self._write_obs(ob)
+        self.rewards[0] = 0
+        self.terminals[0] = False
+        self.truncations[0] = False
+        self.masks[0] = True
+        self.episode_return = 0.0
+        self.episode_length = 0
+        return self.observations, [info]
+
+    def step(self, action):
+        """Step with ``action``: shape ``(1, *act_shape)`` or ``act_shape`` (an int for
+        Discrete); for a nested action space also the native dict/tuple action.
+
+        Returns ``(observations, rewards, terminals, truncations, [info])``.
+
+        Raises:
+            APIUsageError: called before ``reset`` or after the episode ended; the
+                action has the wrong shape, dtype (floats/bools for discrete
+                spaces) or is out of range (it is never clipped).
+        """
+        if not self._initialized:
+            raise APIUsageError("step() called before reset(): call reset() first")
+        if self._done:
+            raise APIUsageError("step() called after the episode ended (terminal or truncation): call reset()")
+        if self.is_atn_emulated and isinstance(action, (dict, tuple)):
+            # a native nested action: flatten it, then validate like any other
+            action = flatten_sample(action, self.env_action_space, self.atn_dtype,
+                                    out=np.zeros(self.actions.shape[1:], np.int32))
+        self._codec.validate(action, self.actions)
+        ob, reward, terminal, truncation, info = self.env.step(self._codec.to_env(self.actions[0]))
+        self._write_obs(ob)
+        self.rewards[0] = reward
+        self.terminals[0] = terminal
+        self.truncations[0] = truncation
+        self.masks[0] = True
+        self.episode_return += float(reward)
+        self.episode_length += 1
+        self._done = bool(terminal) or bool(truncation)
+        if self._done:
+            info = dict(info)
+            info["episode_return"] = self.episode_return
+            info["episode_length"] = self.episode_length
+        return self.observations, self.rewards, self.terminals, self.truncations, [info]
+
+    def render(self):
+        """Render the wrapped env (``env.render()``)."""
+        return self.env.render()
+
+    def close(self):
+        """Close the wrapped env."""
+        return self.env.close()

@@ -1,0 +1,202 @@
+"""The PettingZoo wrapper: one ``pettingzoo.ParallelEnv`` as a multi-agent PufferEnv."""
+from __future__ import annotations
+
+import numpy as np
+
+from pufferlib.emulation.common import (
+    _NOT_LIVE,
+    _ActionCodec,
+    _emulation_info,
+    _obs_writers,
+    _seed_and_reset,
+    make_object,
+)
+from pufferlib.emulation.structured import _write_leaves, emulate_observation_space
+from pufferlib.environment import PufferEnv
+from pufferlib.exceptions import APIUsageError
+from pufferlib.spaces import check_actions
+
+class PettingZooPufferEnv(PufferEnv):
+    """A PettingZoo ``ParallelEnv`` as a PufferEnv with ``num_agents = len(possible_agents)``.
+
+    Args:
+        env: a ``pettingzoo.ParallelEnv`` instance, or
+        env_creator, env_args, env_kwargs: a callable and its arguments that build one.
+        buf: optional buffers from the vectorizer.
+        seed: seed used for the first :meth:`reset` when it is called without one.
+
+    Row ``i`` of every buffer belongs to ``possible_agents[i]``. All agents must
+    share one observation space and one action space (emulated as in
+    :class:`GymnasiumPufferEnv`). Agents absent from a step's observations (dead
+    or not yet spawned) get a zero observation, reward 0, ``terminals=True``
+    (after reset: False), ``truncations=False`` and ``masks=False``; their
+    actions are ignored and not validated.
+
+    ``reset(seed=None) -> (observations, [infos])`` and
+    ``step(actions) -> (observations, rewards, terminals, truncations, [infos])``
+    where ``infos`` is the env's ``{agent: info}`` dict; at episode end that dict
+    also holds ``episode_return`` (mean over possible agents of each agent's summed
+    reward) and ``episode_length`` (env steps). ``actions`` has shape
+    ``(num_agents, *act_shape)`` (or is a dict ``{agent: action}``).
+    :attr:`done` is True once no agents remain (or all remaining ones terminated
+    or truncated); stepping then raises until ``reset``.
+
+    Raises:
+        APIUsageError: agents with different spaces, unsupported spaces, bad
+            actions, calls out of order, unknown agents in an action dict.
+
+    Reference: PufferLib 3.0 ``emulation.PettingZooPufferEnv``.
+    """
+
+    def __init__(self, env=None, env_creator=None, env_args=(), env_kwargs=None, buf=None, seed=0):
+        self.env = make_object(env, env_creator, env_args, env_kwargs)
+        possible = list(getattr(self.env, "possible_agents", None) or [])
+        if not possible:
+            raise APIUsageError(
+                f"{type(self.env).__name__} has no possible_agents; PettingZooPufferEnv wraps "
+                "pettingzoo.ParallelEnv instances with a non-empty possible_agents list")
+        self.possible_agents = possible
+        obs_spaces = [self.env.observation_space(a) for a in possible]
+        atn_spaces = [self.env.action_space(a) for a in possible]
+        for kind, spaces in (("observation", obs_spaces), ("action", atn_spaces)):
+            for agent, sp in zip(possible[1:], spaces[1:]):
+                if sp != spaces[0]:
+                    raise APIUsageError(
+                        f"all agents must share one {kind} space: {possible[0]!r} has {spaces[0]} but "
+                        f"{agent!r} has {sp}. Pad the spaces to a common one in the env")
+        self.env_observation_space = obs_spaces[0]
+        self.env_action_space = atn_spaces[0]
+        self.single_observation_space, self.obs_dtype = emulate_observation_space(obs_spaces[0])
+        self._codec = _ActionCodec(atn_spaces[0])
+        self.single_action_space, self.atn_dtype = self._codec.space, self._codec.dtype
+        self.is_obs_emulated = self.single_observation_space is not obs_spaces[0]
+        self.is_atn_emulated = self._codec.emulated
+        self.num_agents = len(possible)
+        super().__init__(buf)
+        self.agent_index = {a: i for i, a in enumerate(possible)}
+        self._writers = (_obs_writers(self.observations, obs_spaces[0], self.obs_dtype)
+                         if self.is_obs_emulated else None)
+        self._live = np.zeros(self.num_agents, bool)
+        self._seed = seed
+        self._initialized = False
+        self._all_done = True
+        self.episode_returns = np.zeros(self.num_agents, np.float64)
+        self.episode_length = 0
+
+    @property
+    def agents(self):
+        """The wrapped env's live agents."""
+        return self.env.agents
+
+    @property
+    def done(self):
+        """True before the first reset and once the episode is over, until the next reset."""
+        return self._all_done
+
+    @property
+    def emulated(self):
+        """A dict describing the emulation (always truthy), with ``possible_agents``."""
+        return dict(_emulation_info(self), possible_agents=list(self.possible_agents))
+
+    @property
+    def render_mode(self):
+        """The wrapped env's ``render_mode`` (None if it has none)."""
+        return getattr(self.env, "render_mode", None)
+
+    def _write_obs(self, obs):
+        self.masks[:] = False
+        for agent, ob in obs.items():
+            i = self.agent_index.get(agent)
+            if i is None:
+                raise APIUsageError(
+                    f"the env returned an observation for {agent!r}, which is not in possible_agents "
+                    f"{self.possible_agents}")
+            self.masks[i] = True
+            if self.is_obs_emulated:
+                _write_leaves(self._writers[i], ob, self.env_observation_space)
+            else:
+                try:
+                    self.observations[i] = ob
+                except (ValueError, TypeError) as e:
+                    raise APIUsageError(
+                        f"observation of agent {agent!r} with shape {np.shape(ob)} does not fit "
+                        f"{self.env_observation_space}: {e}") from e
+        self.observations[~self.masks] = 0
+
+    def reset(self, seed=None):
+        """Reset the env; returns ``(observations, [infos])``."""
+        if seed is None and not self._initialized:
+            seed = self._seed
+        obs, infos = _seed_and_reset(self.env, seed)
+        self._initialized = True
+        self._write_obs(obs)
+        self.rewards[:] = 0
+        self.terminals[:] = False
+        self.truncations[:] = False
+        self._all_done = len(self.env.agents) == 0
+        self.episode_returns[:] = 0
+        self.episode_length = 0
+        return self.observations, [dict(infos)]
+
+    def _actions_from_dict(self, actions):
+        arr = np.zeros(self.actions.shape, self.actions.dtype)
+        given = np.zeros(self.num_agents, bool)
+        for agent, atn in actions.items():
+            i = self.agent_index.get(agent)
+            if i is None:
+                raise APIUsageError(f"action for unknown agent {agent!r}; possible agents: {self.possible_agents}")
+            try:  # shape and dtype only: range is checked for live agents in step()
+                arr[i] = check_actions(self._codec.space, atn, 1, live=_NOT_LIVE, allow_unbatched=True)[0]
+            except APIUsageError as e:
+                raise APIUsageError(f"action for {agent!r}: {e}") from None
+            given[i] = True
+        missing = [a for a in self.env.agents if not given[self.agent_index[a]]]
+        if missing:
+            raise APIUsageError(f"no action given for live agents {missing}")
+        return arr
+
+    def step(self, actions):
+        """Step live agents with ``actions`` (shape ``(num_agents, *act_shape)``, rows in possible_agents order)."""
+        if not self._initialized:
+            raise APIUsageError("step() called before reset(): call reset() first")
+        if self._all_done:
+            raise APIUsageError("step() called after all agents are done: call reset()")
+        if isinstance(actions, dict):
+            actions = self._actions_from_dict(actions)
+        live_agents = list(self.env.agents)
+        self._live[:] = False
+        for agent in live_agents:
+            self._live[self.agent_index[agent]] = True
+        self._codec.validate(actions, self.actions, live=self._live)
+        env_actions = {agent: self._codec.to_env(self.actions[self.agent_index[agent]]) for agent in live_agents}
+        obs, rewards, terminations, truncations, infos = self.env.step(env_actions)
+        self._write_obs(obs)
+        self.rewards[:] = 0
+        self.terminals[:] = True
+        self.truncations[:] = False
+        for agent in obs:
+            i = self.agent_index[agent]
+            self.terminals[i] = bool(terminations.get(agent, False))
+            self.truncations[i] = bool(truncations.get(agent, False))
+        for agent, r in rewards.items():
+            i = self.agent_index.get(agent)
+            if i is not None:
+                self.rewards[i] = r
+        self.episode_returns += self.rewards
+        self.episode_length += 1
+        present = self.masks
+        self._all_done = (len(self.env.agents) == 0 or not present.any()
+                          or bool(np.all(self.terminals[present] | self.truncations[present])))
+        infos = dict(infos)
+        if self._all_done:
+            infos["episode_return"] = float(self.episode_returns.mean())
+            infos["episode_length"] = self.episode_length
+        return self.observations, self.rewards, self.terminals, self.truncations, [infos]
+
+    def render(self):
+        """Render the wrapped env (``env.render()``)."""
+        return self.env.render()
+
+    def close(self):
+        """Close the wrapped env."""
+        return self.env.close()

@@ -1,0 +1,386 @@
+"""The Multiprocessing backend: worker processes writing into shared-memory batch buffers.
+
+Named ``mp`` so that it does not shadow the standard library's ``multiprocessing``.
+The worker entry point :func:`_mp_worker` is a module-level function, so the
+``'spawn'`` and ``'forkserver'`` start methods can pickle it by reference.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import select
+import signal
+import sys
+import time
+import traceback
+import weakref
+
+import numpy as np
+
+from pufferlib.environment import buffer_specs
+from pufferlib.exceptions import APIUsageError, EnvironmentSetupError, WorkerError
+from pufferlib.vector.common import _NEED_RESET, _available_cpus, _probe
+from pufferlib.vector.serial import Serial
+from pufferlib.vector.workers import (
+    _CLOSE,
+    _ERR,
+    _OK,
+    _POLL_MS,
+    _READY,
+    _STEP,
+    _worker_layout,
+    _WorkerVecEnv,
+)
+
+# With spare cores, waiting starts with a short busy poll (then blocks): a pipe wake-up costs
+# tens of microseconds, a busy poll sees the message as soon as it is written.
+_SPIN_MAIN_S = 0.002
+_SPIN_WORKER_S = 0.001
+
+
+def _describe_exit(code):
+    if code is None:
+        return "is not responding"
+    if code < 0:
+        try:
+            return f"was killed by signal {signal.Signals(-code).name}"
+        except ValueError:
+            return f"was killed by signal {-code}"
+    return f"exited with code {code}"
+
+
+def _shared_arrays(raws, specs):
+    out = {}
+    for name, (shape, dtype) in specs.items():
+        nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+        flat = np.frombuffer(raws[name], dtype=np.uint8)[:nbytes]
+        out[name] = flat.view(dtype).reshape(shape)
+    return out
+
+
+def _default_start_method():
+    """'fork' on Linux, except 'forkserver' once Numba's OpenMP threading layer runs in this
+    process (GNU OpenMP aborts a forked child); 'spawn' elsewhere."""
+    if not sys.platform.startswith("linux") or "fork" not in multiprocessing.get_all_start_methods():
+        return "spawn"
+    numba = sys.modules.get("numba")
+    if numba is not None:
+        try:
+            layer = numba.threading_layer()
+        except Exception:  # ValueError: not initialized yet
+            layer = None
+        if layer == "omp":
+            return "forkserver"
+    return "fork"
+
+
+def _spin_until_readable(poller, seconds):
+    """Busy-poll ``poller`` for up to ``seconds`` (yielding the CPU between polls)."""
+    end = time.perf_counter() + seconds
+    while True:
+        events = poller.poll(0)
+        if events or time.perf_counter() >= end:
+            return events
+        os.sched_yield()
+
+
+def _mp_worker(w, creators, args, kwargs, raws, specs, agent_range, spec, conn, close_conns, spin):
+    """Worker process: a Serial over this worker's instances, driven by messages on ``conn``."""
+    for c in close_conns:  # main's pipe ends inherited by fork: close them so EOF propagates
+        c.close()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is handled by the main process
+    try:
+        arrays = _shared_arrays(raws, specs)
+        lo, hi = agent_range
+        buf = {name: arr[lo:hi] for name, arr in arrays.items()}
+        vec = Serial(creators, args, kwargs, len(creators), buf=buf, _spec=spec,
+                     _index_base=w * len(creators))
+        conn.send((_READY, vec.instance_num_envs))
+    except BaseException as e:  # noqa: BLE001 - everything is reported to the main process
+        _report_error(conn, e)
+        return
+    poller = select.poll()
+    poller.register(conn.fileno(), select.POLLIN)
+    while True:
+        if spin:
+            _spin_until_readable(poller, _SPIN_WORKER_S)
+        try:
+            msg = conn.recv()
+        except (EOFError, OSError):  # main process gone
+            break
+        try:
+            if msg == _STEP:
+                infos = vec._step_all()
+            elif msg == _CLOSE:
+                vec.close()
+                conn.send((_OK, []))
+                break
+            else:
+                infos = vec._reset_all(msg[1])
+            conn.send((_OK, infos))
+        except BaseException as e:  # noqa: BLE001
+            _report_error(conn, e)
+            break
+
+
+def _report_error(conn, e):
+    try:
+        conn.send((_ERR, f"{type(e).__module__}.{type(e).__qualname__}", str(e), traceback.format_exc()))
+    except Exception:
+        pass
+
+
+def _mp_shutdown(procs, conns, driver, timeout=2.0):
+    """Stop workers (CLOSE, then terminate, then kill) and close pipes. Safe to call twice."""
+    for p, c in zip(procs, conns):
+        if p.exitcode is None:
+            try:
+                c.send(_CLOSE)
+            except Exception:
+                pass
+    deadline = timeout
+    for p in procs:
+        p.join(max(0.0, deadline / max(1, len(procs))))
+    for p in procs:
+        if p.exitcode is None:
+            p.terminate()
+    for p in procs:
+        p.join(0.5)
+        if p.exitcode is None:
+            p.kill()
+            p.join(0.5)
+    for c in conns:
+        try:
+            c.close()
+        except Exception:
+            pass
+    for p in procs:
+        try:
+            p.close()
+        except Exception:
+            pass
+    procs.clear()
+    conns.clear()
+    if driver:
+        env = driver.pop()
+        try:
+            env.close()
+        except Exception:
+            pass
+
+
+class Multiprocessing(_WorkerVecEnv):
+    """Worker processes step their instances into shared-memory batch buffers.
+
+    Each of ``num_workers`` processes runs a :class:`Serial` over ``num_envs / num_workers``
+    instances whose buffers are slices of the shared batch buffers (allocated with
+    ``multiprocessing.RawArray``), so observations are written by the workers straight
+    into the arrays that ``recv`` returns. Commands travel over one pipe per worker; the
+    main process waits with ``select.poll`` on the pipes and the process sentinels, and
+    checks worker exit codes every 0.2 s while nothing arrives, so a dead worker is
+    reported as :class:`pufferlib.WorkerError`, never a hang.
+
+    Args:
+        env_creators, env_args, env_kwargs, num_envs: as :class:`Serial`.
+        num_workers: worker processes; default: the largest count <= the CPUs this process
+            may use that fits num_envs and batch_size. ``num_envs % num_workers == 0``.
+        batch_size: envs per batch (default num_envs: synchronous). A multiple of
+            ``num_envs / num_workers`` that divides num_envs. Smaller values make
+            ``recv`` asynchronous: it returns the first ready group of workers.
+        seed: default seed for reset with ``seed=None``.
+        start_method: multiprocessing start method; default ``'fork'`` on Linux (but
+            ``'forkserver'`` when Numba's OpenMP threading layer already runs in this process,
+            e.g. after a ``prange`` env was stepped: GNU OpenMP aborts forked children), else
+            ``'spawn'``. With ``'spawn'`` / ``'forkserver'`` the creators, env_args and
+            env_kwargs must be picklable (module-level functions or classes,
+            ``functools.partial``), not lambdas or closures.
+        spin: True to busy-poll briefly (main: up to 2 ms, workers: 1 ms, yielding the CPU
+            between polls) before blocking on the pipes: lower latency per step when every
+            worker has a core of its own. Default (None): on when ``num_workers`` is at most
+            the number of CPUs this process may use, off otherwise.
+
+    Attributes (besides those of Serial): num_workers, batch_size, envs_per_worker,
+    workers_per_batch, pids (worker process ids). ``driver_env`` is a separate instance
+    created in the main process (it is never stepped).
+
+    Raises:
+        APIUsageError: bad num_workers / batch_size, a creator returns a non-PufferEnv,
+            instances differ, or unpicklable creators under spawn.
+        pufferlib.WorkerError: a worker failed while starting.
+    """
+
+    def __init__(self, env_creators, env_args, env_kwargs, num_envs, num_workers=None, batch_size=None,
+                 seed=0, start_method=None, spin=None):
+        num_workers, batch_size, epw = _worker_layout(num_envs, num_workers, batch_size, "Multiprocessing")
+        self.spin = bool(num_workers <= _available_cpus() if spin is None else spin)
+        if len(env_creators) != num_envs:
+            raise APIUsageError("Multiprocessing needs num_envs creators")
+        if start_method is not None and start_method not in multiprocessing.get_all_start_methods():
+            raise APIUsageError(f"unknown start_method {start_method!r}; valid: "
+                                f"{multiprocessing.get_all_start_methods()}")
+        driver, spec = _probe(env_creators[0], env_args[0], env_kwargs[0])
+        if start_method is None:  # decided after the probe: building it may start OpenMP threads
+            start_method = _default_start_method()
+        ctx = multiprocessing.get_context(start_method)
+        self.start_method = start_method
+        self.driver_env = driver
+        self.emulated = driver.emulated
+        agents = spec[2]
+        self._init_spaces(spec, num_envs, batch_size * agents, seed)
+
+        specs = buffer_specs(spec[0], spec[1], self.num_agents)
+        raws = {}
+        for name, (shape, dtype) in specs.items():
+            nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+            raws[name] = ctx.RawArray("B", max(1, nbytes))
+        arrays = _shared_arrays(raws, specs)
+        arrays["masks"][:] = True
+        self.observations = arrays["observations"]
+        self.rewards = arrays["rewards"]
+        self.terminals = arrays["terminals"]
+        self.truncations = arrays["truncations"]
+        self.masks = arrays["masks"]
+        self.actions = arrays["actions"]
+        self._setup_groups(num_envs, num_workers, batch_size, epw, agents)
+
+        self._procs, self._conns = [], []
+        self._driver_box = [driver]
+        self._finalizer = weakref.finalize(self, _mp_shutdown, self._procs, self._conns, self._driver_box)
+        apw = self.agents_per_worker
+        try:
+            for w in range(num_workers):
+                parent, child = ctx.Pipe(duplex=True)
+                ks = range(w * epw, (w + 1) * epw)
+                close_conns = self._conns + [parent] if start_method == "fork" else []
+                p = ctx.Process(
+                    target=_mp_worker, name=f"pufferlib-worker-{w}", daemon=True,
+                    args=(w, [env_creators[k] for k in ks], [env_args[k] for k in ks],
+                          [env_kwargs[k] for k in ks], raws, specs, (w * apw, (w + 1) * apw), spec,
+                          child, close_conns, self.spin))
+                try:
+                    p.start()
+                except Exception as e:
+                    parent.close()
+                    child.close()
+                    if start_method != "fork" and "pickle" in f"{type(e).__name__} {e}".lower():
+                        raise APIUsageError(
+                            f"start_method={start_method!r} pickles env creators and arguments, and this "
+                            f"failed: {e}. Use module-level functions/classes or functools.partial, or "
+                            "start_method='fork'") from e
+                    raise
+                child.close()
+                self._procs.append(p)
+                self._conns.append(parent)
+            self._poller = select.poll()
+            self._fd_worker = {}
+            self._sentinel_worker = {}
+            for w, (p, c) in enumerate(zip(self._procs, self._conns)):
+                self._poller.register(c.fileno(), select.POLLIN)
+                self._poller.register(p.sentinel, select.POLLIN)
+                self._fd_worker[c.fileno()] = w
+                self._sentinel_worker[p.sentinel] = w
+            # handshake: each worker reports its instances' num_envs (or its setup error)
+            self._instance_num_envs = [None] * num_workers
+            self._pending = [True] * num_workers
+            while any(self._pending):
+                self._wait()
+            self._done = [False] * num_workers
+            self._ready_groups = []
+        except BaseException:
+            self._finalizer()
+            raise
+        offsets, total = [], 0
+        for counts in self._instance_num_envs:
+            offsets.append(total)
+            total += sum(counts)
+        self._worker_offsets = offsets
+        self.instance_num_envs = [n for counts in self._instance_num_envs for n in counts]
+
+    @property
+    def pids(self):
+        """Process ids of the workers (empty once closed)."""
+        return [p.pid for p in self._procs]
+
+    def _launch(self, w, msg):
+        try:
+            self._conns[w].send(msg)
+        except (BrokenPipeError, ConnectionResetError, OSError):
+            self._worker_died(w)
+
+    def _wait(self):
+        """Block until at least one worker message arrives (or 0.2 s pass), and handle it."""
+        events = _spin_until_readable(self._poller, _SPIN_MAIN_S) if self.spin else None
+        if not events:
+            events = self._poller.poll(_POLL_MS)
+        if not events:
+            for w, p in enumerate(self._procs):
+                if p.exitcode is not None:
+                    self._worker_died(w)
+            return
+        for fd, _ in events:
+            w = self._fd_worker.get(fd)
+            if w is not None:
+                if self._pending[w]:
+                    self._receive(w)
+                elif self._conns[w].poll(0):
+                    self._receive(w)  # an unexpected message or EOF: dead or misbehaving
+            else:
+                w = self._sentinel_worker[fd]
+                if self._pending[w] and self._conns[w].poll(0):
+                    self._receive(w)  # read what it sent before it exited
+                else:
+                    self._worker_died(w)
+
+    def _receive(self, w):
+        try:
+            msg = self._conns[w].recv()
+        except (EOFError, OSError):
+            self._worker_died(w)
+        tag = msg[0]
+        if tag == _OK:
+            self._on_result(w, msg[1])
+        elif tag == _READY:
+            self._pending[w] = False
+            self._instance_num_envs[w] = msg[1]
+        else:
+            _, kind, text, tb = msg
+            self._fail(w, kind, text, tb)
+
+    def _fail(self, w, kind, text, tb):
+        pid = self._procs[w].pid if w < len(self._procs) else None
+        if self._flag == _NEED_RESET and not hasattr(self, "_worker_offsets"):
+            # failure while creating envs: re-raise pufferlib's own setup errors as themselves
+            self._finalizer()
+            self._closed = True
+            if kind == "pufferlib.exceptions.APIUsageError":
+                raise APIUsageError(f"{text} (in worker {w})")
+            if kind == "pufferlib.exceptions.EnvironmentSetupError":
+                raise EnvironmentSetupError(f"{text} (in worker {w})")
+            message = f"worker {w} (pid {pid}) raised {kind} while creating its envs: {text}\n{tb}"
+        else:
+            message = f"worker {w} (pid {pid}) raised {kind}: {text}\n--- worker traceback ---\n{tb}"
+        self._broken = message
+        self._finalizer()
+        raise WorkerError(message)
+
+    def _worker_died(self, w):
+        p = self._procs[w]
+        p.join(0.5)
+        message = (f"worker {w} (pid {p.pid}) {_describe_exit(p.exitcode)} "
+                   "without reporting an error; its envs are lost")
+        if not hasattr(self, "_worker_offsets"):
+            message += (f" (it died while creating its envs, start_method={self.start_method!r}; see its "
+                        "stderr above. Libraries that are not fork-safe need start_method='spawn' or "
+                        "'forkserver')")
+        self._broken = message
+        self._finalizer()
+        raise WorkerError(message)
+
+    def close(self):
+        """Stop the workers (ask, then terminate, then kill), close pipes and the driver env.
+
+        Idempotent; also runs when the object is garbage collected and at interpreter exit.
+        Arrays returned earlier stay valid (the shared memory lives as long as they do).
+        """
+        self._closed = True
+        self._finalizer()

@@ -1,0 +1,130 @@
+"""The Ray backend: Ray actors, each running Serial; results are copied back.
+
+``ray`` is an optional dependency, imported when a :class:`Ray` env is created.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from pufferlib.environment import buffer_specs
+from pufferlib.exceptions import EnvironmentSetupError, WorkerError
+from pufferlib.vector.common import _probe
+from pufferlib.vector.serial import Serial
+from pufferlib.vector.workers import _POLL_MS, _STEP, _worker_layout, _WorkerVecEnv
+
+class _RayWorker:
+    """Ray actor body: a Serial over some instances with its own buffers."""
+
+    def __init__(self, creators, args, kwargs, spec):
+        self.vec = Serial(creators, args, kwargs, len(creators), _spec=spec)
+
+    def instance_num_envs(self):
+        return self.vec.instance_num_envs
+
+    def _out(self, infos):
+        v = self.vec
+        return (v.observations.copy(), v.rewards.copy(), v.terminals.copy(), v.truncations.copy(),
+                v.masks.copy(), infos)
+
+    def reset(self, seed):
+        return self._out(self.vec._reset_all(seed))
+
+    def step(self, actions):
+        self.vec.actions[:] = actions
+        return self._out(self.vec._step_all())
+
+    def close(self):
+        self.vec.close()
+
+
+class Ray(_WorkerVecEnv):
+    """Ray actors, each running :class:`Serial` over ``num_envs / num_workers`` instances.
+
+    Results are copied from the actors into local batch buffers. Same batching rules and
+    interface as :class:`Multiprocessing`. Needs the optional dependency ``ray``; calls
+    ``ray.init()`` when Ray is not initialized yet.
+
+    Raises:
+        pufferlib.EnvironmentSetupError: ``ray`` is not installed.
+        APIUsageError: as Multiprocessing. pufferlib.WorkerError: an actor died or raised.
+    """
+
+    def __init__(self, env_creators, env_args, env_kwargs, num_envs, num_workers=None, batch_size=None,
+                 seed=0, ray_init_kwargs=None):
+        try:
+            import ray
+        except ImportError as e:
+            raise EnvironmentSetupError(
+                "the Ray backend needs the optional dependency ray: "
+                "pip install 'pufferlib-numba[ray]'") from e
+        self._ray = ray
+        num_workers, batch_size, epw = _worker_layout(num_envs, num_workers, batch_size, "Ray")
+        driver, spec = _probe(env_creators[0], env_args[0], env_kwargs[0])
+        self.driver_env = driver
+        self.emulated = driver.emulated
+        agents = spec[2]
+        self._init_spaces(spec, num_envs, batch_size * agents, seed)
+        for name, (shape, dtype) in buffer_specs(spec[0], spec[1], self.num_agents).items():
+            setattr(self, name, (np.ones if name == "masks" else np.zeros)(shape, dtype))
+        self._setup_groups(num_envs, num_workers, batch_size, epw, agents)
+        if not ray.is_initialized():
+            ray.init(**(ray_init_kwargs or {"include_dashboard": False}))
+        actor_cls = ray.remote(_RayWorker)
+        self._actors = [actor_cls.remote([env_creators[k] for k in range(w * epw, (w + 1) * epw)],
+                                         [env_args[k] for k in range(w * epw, (w + 1) * epw)],
+                                         [env_kwargs[k] for k in range(w * epw, (w + 1) * epw)], spec)
+                        for w in range(num_workers)]
+        self._futures = {}
+        try:
+            counts = ray.get([a.instance_num_envs.remote() for a in self._actors])
+        except Exception as e:
+            self.close()
+            raise WorkerError(f"a Ray actor failed while creating its envs: {e}") from e
+        offsets, total = [], 0
+        for c in counts:
+            offsets.append(total)
+            total += sum(c)
+        self._worker_offsets = offsets
+        self.instance_num_envs = [n for c in counts for n in c]
+
+    def _launch(self, w, msg):
+        actor = self._actors[w]
+        if msg == _STEP:
+            apw = self.agents_per_worker
+            self._futures[w] = actor.step.remote(self.actions[w * apw:(w + 1) * apw].copy())
+        else:
+            self._futures[w] = actor.reset.remote(msg[1])
+
+    def _wait(self):
+        refs = {f: w for w, f in self._futures.items()}
+        ready, _ = self._ray.wait(list(refs), num_returns=1, timeout=_POLL_MS / 1000)
+        for f in ready:
+            w = refs[f]
+            del self._futures[w]
+            try:
+                obs, rew, term, trunc, masks, infos = self._ray.get(f)
+            except Exception as e:  # RayActorError / RayTaskError carry the remote traceback
+                self._broken = f"Ray worker {w} failed: {e}"
+                self.close()
+                raise WorkerError(self._broken) from e
+            apw = self.agents_per_worker
+            sl = slice(w * apw, (w + 1) * apw)
+            self.observations[sl] = obs
+            self.rewards[sl] = rew
+            self.terminals[sl] = term
+            self.truncations[sl] = trunc
+            self.masks[sl] = masks
+            self._on_result(w, infos)
+
+    def close(self):
+        """Kill the actors and close the driver env. Idempotent. Does not shut Ray down."""
+        if self._closed:
+            return
+        self._closed = True
+        for a in getattr(self, "_actors", []):
+            try:
+                self._ray.kill(a)
+            except Exception:
+                pass
+        self._actors = []
+        self.driver_env.close()
