@@ -1,22 +1,43 @@
-"""GPU drivers for the Ocean kernels (``numba.cuda``), from the same source as the CPU.
+"""The GPU backend of the Ocean envs: the same kernels, compiled by ``numba.cuda``.
 
-:func:`device_function` takes a kernel compiled for the CPU with ``@njit`` and compiles its
-Python source again with ``numba.cuda.jit(device=True)``. Every other ``njit`` kernel it
-calls is converted the same way, so a call graph of plain Numba-subset functions
-(``step_one`` -> ``end_episode`` -> ``reset_one`` -> ``rand_below``...) runs on the GPU
-unchanged. The drivers in this package are thin kernels: a thread per env (or agent)
-calling those device functions.
+``Env(..., device="cuda")`` keeps the world and the step buffers on the GPU and steps
+them with kernels derived, for every env, from the templates in this module:
 
-Without a GPU, set ``NUMBA_ENABLE_CUDASIM=1`` to run the drivers on Numba's CUDA
-simulator (slow; for tiny configurations in tests). Needs ``numba-cuda``
-(``pip install 'pufferlib-numba[cuda]'``) for a real GPU; the simulator ships with it.
+- ``reset``: a thread per env seeds the env's ``rng``, zeroes its log and step buffers
+  and calls the env's ``reset_env(w, e)``;
+- ``step``: a thread per agent checks the action batch and copies it into the world
+  (any bad component sets a flag); a thread per env calls ``step_env(w, e)`` (skipped
+  when the flag is set); a thread per agent calls ``observe_agent(w, e, s)``;
+- ``log``: a thread per log field sums it over envs and zeroes it; only the sums
+  (a few float64) are copied to the host, and only when logs are due.
+
+:func:`device_function` turns an ``@njit`` kernel into a ``numba.cuda.jit(device=True)``
+function by compiling its Python source again, with its calls to other ``@njit``
+functions rebound to their device versions. No env has a GPU file of its own.
+
+``step`` takes NumPy arrays (copied to the device) or any GPU array exposing
+``__cuda_array_interface__`` (PyTorch, CuPy, Numba; used without a copy), and returns
+Numba device arrays, which PyTorch (``torch.as_tensor``) and CuPy (``cupy.asarray``) take
+without a copy. The host learns the step's outcome from one 4-byte copy of the error flag.
+
+Floating point: numba-cuda contracts ``a * b + c`` into fused multiply-adds by default
+(``fastmath`` off; FMA contraction on), which the CPU build does not, and device math
+functions (``sin``, ``exp``, ...) may differ from the host's in the last bits; float envs
+can therefore drift apart from the CPU over many steps. The Ocean envs so far keep their
+state in integers and float32 sums of constants, so CPU and GPU trajectories are equal.
+
+Without a GPU, ``NUMBA_ENABLE_CUDASIM=1`` runs all of this on Numba's CUDA simulator
+(slow; for tiny configurations in tests). Needs ``numba-cuda``
+(``pip install 'pufferlib-numba[cuda]'``).
 """
 from __future__ import annotations
 
+import functools
 import types as pytypes
 
 import numpy as np
 
+from pufferlib.checks import check_int
 from pufferlib.exceptions import APIUsageError, EnvironmentSetupError
 
 _DEVICE_FUNCTIONS = {}
@@ -38,8 +59,8 @@ def device_function(dispatcher):
 
     Args:
         dispatcher: a Numba CPU dispatcher (``@njit`` function) written in the subset
-            that both targets support (scalars, arrays, records; no allocation, no
-            ``np.random``).
+            that both targets support (scalars, arrays, records, tuples; no allocation,
+            no ``np.random``).
 
     Returns:
         The ``numba.cuda.jit(device=True)`` version; calls inside it to other ``@njit``
@@ -54,18 +75,25 @@ def device_function(dispatcher):
     key = dispatcher.py_func
     if key in _DEVICE_FUNCTIONS:
         return _DEVICE_FUNCTIONS[key]
-    py = dispatcher.py_func
+    func = _rebound(dispatcher.py_func, {})
+    dev = cuda().jit(device=True)(func)
+    _DEVICE_FUNCTIONS[key] = dev
+    return dev
+
+
+def _rebound(py, bindings):
+    """A copy of ``py`` whose ``@njit`` globals are device functions, plus ``bindings``."""
+    from numba.core.registry import CPUDispatcher
     glb = dict(py.__globals__)
     for name in py.__code__.co_names:
         value = glb.get(name)
         if isinstance(value, CPUDispatcher):
             glb[name] = device_function(value)
+    glb.update(bindings)
     func = pytypes.FunctionType(py.__code__, glb, py.__name__, py.__defaults__, py.__closure__)
     func.__qualname__ = py.__qualname__
     func.__doc__ = py.__doc__
-    dev = cuda().jit(device=True)(func)
-    _DEVICE_FUNCTIONS[key] = dev
-    return dev
+    return func
 
 
 def blocks(n: int) -> int:
@@ -73,54 +101,251 @@ def blocks(n: int) -> int:
     return max(1, (n + THREADS_PER_BLOCK - 1) // THREADS_PER_BLOCK)
 
 
-class DeviceWorld:
-    """Device copies of a CPU env's world and step buffers, stepped by CUDA drivers.
+# ---- kernel templates: SEED_STATE, CLEAR_LOG, RESET_ENV, STEP_ENV, OBSERVE_AGENT are rebound ----
+SEED_STATE = CLEAR_LOG = RESET_ENV = STEP_ENV = OBSERVE_AGENT = None
+CUDA = None  # the numba.cuda module, bound with the rest
 
-    Args:
-        env: an Ocean env (``Squared`` or ``Snake``); its arrays are copied to the device
-            once. The CPU env is left untouched.
-        reset_kernel, step_kernel: ``kernel[blocks, threads](*arrays, arg)`` launchers.
-        arrays: names of ``env`` attributes copied to the device, in kernel argument order.
-        threads_for: number of threads (envs or agents) each kernel needs.
 
-    ``reset(seed)`` and ``step(actions)`` run on the device; ``host(name)`` copies an array back.
+def reset_kernel(w, seed, agents):
+    e = CUDA.grid(1)
+    if e < w.envs.shape[0]:
+        w.envs[e]["rng"] = SEED_STATE(np.int64(seed) + np.int64(e), 0)
+        CLEAR_LOG(w, e)
+        for a in range(e * agents, (e + 1) * agents):
+            w.rewards[a] = 0.0
+            w.terminals[a] = False
+            w.truncations[a] = False
+        RESET_ENV(w, e)
+
+
+def check_kernel(src, dst, low, high, flag):
+    i = CUDA.grid(1)
+    if i < src.shape[0]:
+        k = i % low.shape[0]
+        v = src[i]
+        if v < low[k] or v > high[k] or (v - v) != 0:
+            flag[0] = 1
+        dst[i] = v
+
+
+def step_kernel(w, flag):
+    e = CUDA.grid(1)
+    if e < w.envs.shape[0] and flag[0] == 0:
+        STEP_ENV(w, e)
+
+
+def observe_kernel(w, agents, flag):
+    a = CUDA.grid(1)
+    if a < w.rewards.shape[0] and flag[0] == 0:
+        e = a // agents
+        OBSERVE_AGENT(w, e, a - e * agents)
+
+
+def log_kernel(logs, out):
+    k = CUDA.grid(1)
+    if k < logs.shape[1]:
+        total = 0.0
+        for e in range(logs.shape[0]):
+            total += logs[e, k]
+            logs[e, k] = 0.0
+        out[k] = total
+
+
+TEMPLATES = ("reset_kernel", "check_kernel", "step_kernel", "observe_kernel", "log_kernel")
+
+
+def kernel_functions(env_cls, clear_log) -> dict:
+    """``{template name: Python function}``: this module's kernel templates with their
+    globals bound to ``env_cls``'s kernels as device functions (for ``cuda.jit`` or
+    ``cuda.compile_ptx``)."""
+    from pufferlib.ocean.core.drivers import no_observe
+    from pufferlib.ocean.core.rng import seed_state
+    _cuda = cuda()
+    bindings = {"CUDA": _cuda, "SEED_STATE": device_function(seed_state),
+                "CLEAR_LOG": device_function(clear_log),
+                "RESET_ENV": device_function(env_cls.reset_env),
+                "STEP_ENV": device_function(env_cls.step_env),
+                "OBSERVE_AGENT": device_function(getattr(env_cls, "observe_agent", None) or no_observe)}
+    return {name: _rebound(globals()[name], bindings) for name in TEMPLATES}
+
+
+@functools.lru_cache(maxsize=None)
+def _kernels(env_cls, clear_log):
+    _cuda = cuda()
+    return {name: _cuda.jit(fn) for name, fn in kernel_functions(env_cls, clear_log).items()}
+
+
+class CudaBackend:
+    """Runs an :class:`~pufferlib.ocean.core.OceanEnv` on the GPU (``device="cuda"``).
+
+    Built by the env from its freshly allocated host world: every world array is copied
+    to the device once, and the env's array attributes (``env.observations``,
+    ``env.envs``, ``env.world``...) are replaced by the device arrays. The env's
+    ``reset`` / ``step`` / ``log`` are this object's methods.
+
+    Raises:
+        pufferlib.EnvironmentSetupError: numba-cuda is missing or no GPU is usable.
     """
 
-    def __init__(self, env, reset_kernel, step_kernel, arrays, threads_for):
-        self._cuda = cuda()
+    def __init__(self, env):
+        _cuda = cuda()
+        try:
+            available = _cuda.is_available()
+        except Exception:  # pragma: no cover - driver-specific failures
+            available = False
+        if not available:
+            raise EnvironmentSetupError(
+                "device='cuda' needs a CUDA GPU and driver (none found by numba.cuda); "
+                "set NUMBA_ENABLE_CUDASIM=1 to run on Numba's CUDA simulator")
+        self._cuda = _cuda
         self.env = env
-        self.names = tuple(arrays)
-        self.device = {name: self._cuda.to_device(np.ascontiguousarray(getattr(env, name)))
-                       for name in self.names}
-        self._reset_kernel = reset_kernel
-        self._step_kernel = step_kernel
-        self._threads = threads_for
-        self._ready = False
+        layout = env.layout
+        _, clear_log, _ = layout.compile_unpack()
+        self.kernels = _kernels(type(env), clear_log)
+        dev = {name: _cuda.to_device(np.ascontiguousarray(getattr(env, name))) for name in layout.names}
+        for name, arr in dev.items():
+            setattr(env, name, arr)
+        env.world = self.world = layout.world_type()(*(dev[k] for k in layout.names))
+        self.num_envs, self.num_agents, self.agents = env.num_envs, env.num_agents, env.agents_per_env
+        self._flat_actions = dev["actions"].reshape(dev["actions"].size)
+        self._flag = _cuda.to_device(np.zeros(1, np.int32))
+        self._flag_host = _cuda.pinned_array(1, np.int32)
+        n_fields = len(layout.log_dtype.names)
+        self._log_table = dev["logs"].view(np.float64).reshape(self.num_envs, n_fields) \
+            if hasattr(dev["logs"], "view") else None
+        self._log_sums = _cuda.device_array(n_fields, np.float64)
+        self._staging = {}
+        self.tick = 0
+        self.ready = False
 
-    def _args(self):
-        return [self.device[name] for name in self.names]
+    def reset(self, seed=None):
+        """Reset every env on the device; env ``i`` is seeded with ``seed + i`` as on the CPU.
+        Returns ``(observations, [])`` (device array)."""
+        seed = self.env._check_reset(seed)
+        k = self.kernels
+        k["reset_kernel"][blocks(self.num_envs), THREADS_PER_BLOCK](self.world, seed, self.agents)
+        k["observe_kernel"][blocks(self.num_agents), THREADS_PER_BLOCK](self.world, self.agents, self._flag)
+        self.tick = 0
+        self.ready = True
+        return self.env.observations, []
 
-    def reset(self, seed: int = 0):
-        """Reset every env on the device; env ``i`` is seeded with ``seed + i`` as on the CPU."""
-        self._reset_kernel(self._args(), int(seed), self._threads)
-        self._ready = True
+    def _device_actions(self, actions):
+        env = self.env
+        if hasattr(actions, "__cuda_array_interface__"):
+            a = self._cuda.as_cuda_array(actions)
+        else:
+            a = np.asarray(actions)
+        if a.shape != env.actions.shape:
+            raise APIUsageError(f"actions must have shape {env.actions.shape} (one per agent), got shape {a.shape}")
+        kind = np.dtype(env.actions.dtype).kind
+        ok = a.dtype.kind in "iu" if kind in "iu" else a.dtype.kind in "fiu"
+        if not ok:
+            raise APIUsageError(f"actions must be {'integers' if kind in 'iu' else 'real numbers'} for "
+                                f"{env.single_action_space}, got dtype {a.dtype}")
+        if isinstance(a, np.ndarray):
+            a = np.ascontiguousarray(a)
+            if a.dtype not in self._staging:
+                self._staging[a.dtype] = self._cuda.device_array(a.size, a.dtype)
+            stage = self._staging[a.dtype]
+            stage.copy_to_device(a.reshape(-1))
+            return stage
+        if not a.is_c_contiguous():
+            raise APIUsageError("device actions must be C-contiguous")
+        return a.reshape(a.size)
 
     def step(self, actions):
-        """Copy ``actions`` (int, shape ``(num_agents,)``, in range) to the device and step.
+        """Check and copy ``actions`` to the device, step every env, write observations.
 
-        Raises APIUsageError for a wrong shape or out-of-range action, or a step before reset.
+        Returns ``(observations, rewards, terminals, truncations, infos)``: device arrays
+        (updated in place) and a list with one log dict every ``log_interval`` steps.
+
+        Raises:
+            APIUsageError: wrong shape, dtype or range (nothing is stepped), a step before
+                ``reset()`` or after ``close()``.
         """
-        if not self._ready:
-            raise APIUsageError("call reset() before step()")
-        a = np.asarray(actions)
-        n = self.env.single_action_space.n
-        if a.shape != self.env.actions.shape:
-            raise APIUsageError(f"actions must have shape {self.env.actions.shape}, got {a.shape}")
-        if not np.issubdtype(a.dtype, np.integer) or a.min() < 0 or a.max() >= n:
-            raise APIUsageError(f"actions must be integers in [0, {n})")
-        self.device["actions"].copy_to_device(np.ascontiguousarray(a, dtype=np.int32))
-        self._step_kernel(self._args(), self._threads)
+        env = self.env
+        if not self.ready:
+            raise APIUsageError("step() called on a closed env" if env._closed
+                                else "call reset() before the first step()")
+        src = self._device_actions(actions)
+        k = self.kernels
+        n_items = src.shape[0]
+        k["check_kernel"][blocks(n_items), THREADS_PER_BLOCK](
+            src, self._flat_actions, self.world.action_low, self.world.action_high, self._flag)
+        k["step_kernel"][blocks(self.num_envs), THREADS_PER_BLOCK](self.world, self._flag)
+        k["observe_kernel"][blocks(self.num_agents), THREADS_PER_BLOCK](self.world, self.agents, self._flag)
+        self._flag.copy_to_host(self._flag_host)
+        if self._flag_host[0]:
+            self._flag.copy_to_device(np.zeros(1, np.int32))
+            host = actions.copy_to_host() if hasattr(actions, "copy_to_host") else (
+                np.asarray(src.copy_to_host()).reshape(env.actions.shape))
+            from pufferlib.ocean.core.drivers import ERR_RANGE
+            env._raise_for(ERR_RANGE, host)
+        self.tick += 1
+        infos = []
+        if self.tick % env.log_interval == 0:
+            log = self.log()
+            if log:
+                infos.append(log)
+        return env.observations, env.rewards, env.terminals, env.truncations, infos
 
-    def host(self, name: str) -> np.ndarray:
-        """A host copy of device array ``name``."""
-        return self.device[name].copy_to_host()
+    def log(self) -> dict:
+        """Per-episode means of the log fields (reduced on the device), as on the CPU."""
+        table = self._log_table
+        if table is None:  # pragma: no cover - device arrays without view()
+            host = self.env.logs.copy_to_host()
+            self.env.logs.copy_to_device(np.zeros_like(host))
+            return self.env._means(host.view(np.float64).reshape(self.num_envs, -1).sum(axis=0))
+        self.kernels["log_kernel"][blocks(table.shape[1]), THREADS_PER_BLOCK](table, self._log_sums)
+        return self.env._means(self._log_sums.copy_to_host())
+
+    def state(self, env_id, copy=False):
+        """``{name: array}`` of env ``env_id``: device array views, or host copies with ``copy=True``."""
+        env = self.env
+        check_int("env_id", env_id, 0, self.num_envs - 1)
+        views = env._state(int(env_id))
+        if copy:
+            return {k: np.array(v.copy_to_host()) for k, v in views.items()}
+        return views
+
+
+def compile_ptx(env, cc=(9, 0)) -> dict:
+    """PTX of every GPU kernel of ``env``'s class for compute capability ``cc``, compiled
+    from the env's kernels without a GPU (needs the CUDA toolkit's NVVM, e.g.
+    ``pip install 'numba-cuda[cu12]'``).
+
+    Args:
+        env: a constructed CPU Ocean env (its world gives the argument types).
+        cc: ``(major, minor)``, e.g. ``(8, 0)`` for A100, ``(9, 0)`` for H100.
+
+    Returns:
+        ``{kernel name: PTX text}`` for the reset, check, step, observe and log kernels.
+
+    Raises:
+        numba.core.errors.TypingError: a kernel uses something numba.cuda cannot compile.
+    """
+    import contextlib
+    from unittest import mock
+
+    import numba
+    from numba import types
+    _cuda = cuda()
+    _, clear_log, _ = env.layout.compile_unpack()
+    fns = kernel_functions(type(env), clear_log)
+    world = numba.typeof(env.world)
+    flag = types.int32[::1]
+    actions = numba.typeof(np.ascontiguousarray(env.actions).reshape(-1))
+    bounds = numba.typeof(env.layout.action_low)
+    sigs = {"reset_kernel": (world, types.int64, types.int64),
+            "check_kernel": (actions, actions, bounds, bounds, flag),
+            "step_kernel": (world, flag),
+            "observe_kernel": (world, types.int64, flag),
+            "log_kernel": (types.float64[:, ::1], types.float64[::1])}
+    # Device functions compile for the current device's compute capability; with no GPU
+    # there is none, so name the one asked for.
+    device = pytypes.SimpleNamespace(compute_capability=tuple(cc))
+    from numba.cuda import dispatcher as _dispatcher
+    patch = (mock.patch.object(_dispatcher, "get_current_device", lambda: device)
+             if hasattr(_dispatcher, "get_current_device") else contextlib.nullcontext())
+    with patch:
+        return {name: _cuda.compile_ptx(fns[name], sig, cc=tuple(cc))[0] for name, sig in sigs.items()}
