@@ -503,6 +503,33 @@ def test_emulate_aec_env():
 # ============================================================================================
 # emulate / make
 # ============================================================================================
+def test_vector_options_match_vector_make():
+    import inspect
+
+    import pufferlib.vector as vector
+    from pufferlib.emulation import VECTOR_OPTIONS
+
+    params = inspect.signature(vector.make).parameters
+    named = {n for n, p in params.items() if p.kind is not p.VAR_KEYWORD}
+    expected = named - {"env_creator_or_creators", "env_args", "env_kwargs", "num_envs"}
+    for options in vector.BACKEND_OPTIONS.values():
+        expected |= set(options)
+    assert VECTOR_OPTIONS == expected == {"backend", "num_workers", "batch_size", "seed",
+                                          "start_method", "spin", "ray_init_kwargs"}
+    # each backend option is a parameter of that backend's class, and make accepts it
+    for name, options in vector.BACKEND_OPTIONS.items():
+        if options:
+            assert set(options) <= set(inspect.signature(getattr(vector, name).__init__).parameters)
+    env = pufferlib.emulation.make_gymnasium("CartPole-v1", num_envs=2, backend="Multiprocessing",
+                                             num_workers=1, start_method="fork", spin=False, seed=3)
+    try:
+        assert env.start_method == "fork" and env.spin is False and env.seed == 3
+    finally:
+        env.close()
+    with pytest.raises(APIUsageError, match="unknown option"):
+        pufferlib.emulation.make_gymnasium("CartPole-v1", num_envs=2, spin=True)  # Serial has no options
+
+
 def test_emulate_dispatch():
     g = emulate(gymnasium.make("CartPole-v1"))
     assert isinstance(g, GymnasiumPufferEnv)

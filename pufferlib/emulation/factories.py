@@ -9,11 +9,13 @@ from __future__ import annotations
 import copy
 import functools
 import importlib
+import inspect
 import pkgutil
 import re
 
 import gymnasium
 
+import pufferlib.vector as vector
 from pufferlib.checks import check_int
 from pufferlib.emulation.gymnasium_env import GymnasiumPufferEnv
 from pufferlib.emulation.pettingzoo_env import PettingZooPufferEnv
@@ -24,10 +26,21 @@ from pufferlib.exceptions import APIUsageError, EnvironmentSetupError
 PETTINGZOO_FAMILIES = ("butterfly", "classic", "sisl", "atari", "mpe")
 
 
-#: Keyword arguments of :func:`make_gymnasium` / :func:`make_pettingzoo` that go
-#: to the vectorizer rather than to the environment constructor.
-VECTOR_OPTIONS = frozenset({"num_workers", "batch_size", "start_method", "ray_init_kwargs",
-                            "zero_copy", "overwork"})
+
+
+def _vector_options() -> frozenset:
+    """The keywords of :func:`pufferlib.vector.make` besides the creator, its arguments and num_envs."""
+    params = inspect.signature(vector.make).parameters
+    named = {n for n, p in params.items() if p.kind is not p.VAR_KEYWORD}
+    named -= {"env_creator_or_creators", "env_args", "env_kwargs", "num_envs"}
+    return frozenset(named.union(*vector.BACKEND_OPTIONS.values()))
+
+
+#: Keyword arguments of :func:`make_gymnasium` / :func:`make_pettingzoo` that go to
+#: :func:`pufferlib.vector.make` rather than to the environment constructor: exactly the
+#: options ``vector.make`` accepts (its named parameters besides the creator, its arguments
+#: and ``num_envs``, plus every backend's :data:`pufferlib.vector.BACKEND_OPTIONS`).
+VECTOR_OPTIONS = _vector_options()
 
 
 class _CopyFactory:
@@ -61,7 +74,6 @@ class _Creator:
 
 
 def _vectorize(creators, num_envs, backend, kwargs):
-    import pufferlib.vector as vector
     return vector.make(creators, num_envs=num_envs, backend=backend or "Serial", **kwargs)
 
 
@@ -136,7 +148,7 @@ def _split_kwargs(kwargs, env_kwargs):
     env_kw = dict(env_kwargs or {})
     vec_kw = {}
     for k, v in kwargs.items():
-        (vec_kw if k in VECTOR_OPTIONS or k in ("seed", "buf") else env_kw)[k] = v
+        (vec_kw if k in VECTOR_OPTIONS or k == "buf" else env_kw)[k] = v
     return env_kw, vec_kw
 
 

@@ -87,10 +87,15 @@ from pufferlib.vector.workers import (  # noqa: F401
     _WorkerVecEnv,
 )
 
-__all__ = ["make", "Serial", "Multiprocessing", "Ray", "BACKENDS"]
+__all__ = ["make", "Serial", "Multiprocessing", "Ray", "BACKENDS", "BACKEND_OPTIONS"]
 
 #: Names accepted by ``make(backend=...)`` (case-insensitive); classes are accepted too.
 BACKENDS = ("Native", "Serial", "Multiprocessing", "Ray")
+
+#: Backend options: the keywords ``make(**kwargs)`` accepts for each backend (each is a
+#: parameter of that backend's class); any other keyword is an APIUsageError.
+BACKEND_OPTIONS = {"Native": (), "Serial": (), "Multiprocessing": ("start_method", "spin"),
+                   "Ray": ("ray_init_kwargs",)}
 
 
 def _resolve_backend(backend):
@@ -123,8 +128,8 @@ def make(env_creator_or_creators, env_args=None, env_kwargs=None, backend="Seria
         num_workers: worker count for Multiprocessing / Ray (ignored by Serial).
         batch_size: instances per batch for Multiprocessing / Ray (default num_envs).
         seed: default seed of ``reset()`` / ``async_reset()`` when called with ``seed=None``.
-        **kwargs: backend options: ``start_method`` and ``spin`` (Multiprocessing),
-            ``ray_init_kwargs`` (Ray).
+        **kwargs: backend options (:data:`BACKEND_OPTIONS`): ``start_method`` and ``spin``
+            (Multiprocessing), ``ray_init_kwargs`` (Ray).
 
     Returns:
         Native: the env itself (``creator(*env_args, **env_kwargs)``, no ``buf``).
@@ -143,10 +148,11 @@ def make(env_creator_or_creators, env_args=None, env_kwargs=None, backend="Seria
     """
     num_envs = check_int("num_envs", num_envs, 1)
     cls = _resolve_backend(backend)
-    allowed = {Multiprocessing: {"start_method", "spin"}, Ray: {"ray_init_kwargs"}}.get(cls, set())
+    name = "Native" if cls is PufferEnv else cls.__name__
+    allowed = set(BACKEND_OPTIONS[name])
     unknown = sorted(set(kwargs) - allowed)
     if unknown:
-        raise APIUsageError(f"unknown option(s) {unknown} for backend {getattr(cls, '__name__', cls)}; "
+        raise APIUsageError(f"unknown option(s) {unknown} for backend {name}; "
                             f"accepted: {sorted(allowed) or 'none'}")
     if cls is PufferEnv:
         if num_envs != 1:
