@@ -10,6 +10,7 @@ import numpy as np
 
 from pufferlib.checks import check_int
 from pufferlib.exceptions import APIUsageError
+from pufferlib import spaces as _spaces
 from pufferlib.spaces import Box, Discrete, MultiDiscrete, joint_space
 
 BUFFER_NAMES = ("observations", "rewards", "terminals", "truncations", "masks", "actions")
@@ -91,7 +92,9 @@ def set_buffers(env, buf=None) -> None:
 class PufferEnv:
     """Base class of native (already vectorized) environments.
 
-    Subclasses set three attributes and then call ``super().__init__(buf)``:
+    Subclasses set three attributes and then call ``super().__init__(buf)``; the space
+    helpers :meth:`make_space`, :meth:`make_discrete` and :meth:`make_multi_discrete`
+    (static methods, see :mod:`pufferlib.spaces`) can build them beforehand:
 
     - ``single_observation_space``: a ``gymnasium.spaces.Box`` for one agent;
     - ``single_action_space``: ``Discrete``, ``MultiDiscrete`` or ``Box`` for one agent;
@@ -116,6 +119,12 @@ class PufferEnv:
     #: Number of independent environments simulated by this object (env ids
     #: ``0..num_envs-1`` for :meth:`state`). Multi-env native envs override it.
     num_envs = 1
+
+    # Space helpers, callable as ``self.make_space(...)`` etc. before ``super().__init__()``
+    # (as in PufferLib's environment guide); they are :mod:`pufferlib.spaces`' functions.
+    make_space = staticmethod(_spaces.make_space)
+    make_discrete = staticmethod(_spaces.make_discrete)
+    make_multi_discrete = staticmethod(_spaces.make_multi_discrete)
 
     def __init__(self, buf=None):
         cls = type(self).__name__

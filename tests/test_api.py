@@ -202,6 +202,28 @@ def test_space_helpers():
             bad()
 
 
+def test_space_helpers_as_methods_before_super_init():
+    """PufferLib's environment guide builds spaces with self.make_space(...) etc. before super().__init__()."""
+    class GuideEnv(pufferlib.PufferEnv):
+        def __init__(self, buf=None):
+            self.single_observation_space = self.make_space((3,), low=-1, high=1)
+            self.single_action_space = self.make_multi_discrete([3, 5])
+            self.num_agents = 2
+            self.discrete = self.make_discrete(4)
+            super().__init__(buf)
+
+    env = GuideEnv()
+    assert env.single_observation_space == gymnasium.spaces.Box(-1, 1, (3,), np.float32)
+    assert env.single_action_space == gymnasium.spaces.MultiDiscrete([3, 5])
+    assert env.discrete == gymnasium.spaces.Discrete(4)
+    assert env.actions.shape == (2, 2) and env.observations.shape == (2, 3)
+    assert pufferlib.PufferEnv.make_discrete is make_discrete  # the same functions as pufferlib.spaces
+    assert pufferlib.PufferEnv.make_space is make_space
+    assert pufferlib.PufferEnv.make_multi_discrete is make_multi_discrete
+    with pytest.raises(APIUsageError, match="make_discrete needs n >= 1"):
+        GuideEnv.make_discrete(0)
+
+
 def test_joint_space():
     assert list(joint_space(gymnasium.spaces.Discrete(3), 4).nvec) == [3] * 4
     assert joint_space(gymnasium.spaces.MultiDiscrete([2, 3]), 5).shape == (5, 2)
