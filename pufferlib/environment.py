@@ -1,4 +1,4 @@
-"""The native PufferEnv contract (see ``shared/seeds/pufferenv-interface.txt``).
+"""The native PufferEnv contract (see ``docs/pufferenv-api.md``).
 
 A PufferEnv is already vectorized: it steps ``num_agents`` agents at once and
 writes observations, rewards, terminals and truncations in place into buffers

@@ -1,4 +1,4 @@
-"""The native PufferEnv contract (shared/seeds/pufferenv-interface.txt) and its errors."""
+"""The native PufferEnv contract (docs/pufferenv-api.md) and its errors."""
 import subprocess
 import sys
 
@@ -11,7 +11,7 @@ from pufferlib import APIUsageError
 from pufferlib.spaces import joint_space, make_discrete, make_multi_discrete, make_space
 
 
-# ---- the seed's examples, verbatim ----------------------------------------------------
+# ---- example envs in the style of PufferLib's PufferEnv guide (see docs/pufferenv-api.md) --
 class SamplePufferEnv(pufferlib.PufferEnv):
     def __init__(self, buf=None, seed=0):
         # Define spaces BEFORE calling super()
@@ -57,7 +57,7 @@ class MultiAgentEnv(pufferlib.PufferEnv):
         return self.observations, self.rewards, self.terminals, self.truncations, []
 
 
-def test_sample_env_runs_as_in_the_seed():
+def test_sample_env_runs_as_documented():
     env = SamplePufferEnv()
     observations, infos = env.reset()
     actions = env.action_space.sample()
@@ -73,7 +73,7 @@ def test_sample_env_runs_as_in_the_seed():
     assert not env.emulated and not env.done and env.driver_env is env
 
 
-def test_multi_agent_env_from_the_seed():
+def test_multi_agent_env_as_documented():
     class Filled(MultiAgentEnv):
         def compute_observation(self, i):
             return np.full(4, i / 16, np.float32)

@@ -1,9 +1,10 @@
 """Emulation: Gymnasium and PettingZoo environments as PufferEnvs.
 
-Behavioural reference: PufferLib 3.0 ``pufferlib/emulation.py``
-(``GymnasiumPufferEnv``, ``PettingZooPufferEnv``, ``emulate_observation_space``,
-``emulate_action_space``, ``nativize``). This is an independent implementation
-of those semantics on top of :class:`pufferlib.PufferEnv`.
+Behavioural reference: ``pufferlib/emulation.py`` of PufferLib 3.0
+(https://github.com/PufferAI/PufferLib): ``GymnasiumPufferEnv``,
+``PettingZooPufferEnv``, ``emulate_observation_space``, ``emulate_action_space``,
+``nativize``. This is an independent implementation of those semantics on top
+of :class:`pufferlib.PufferEnv`.
 
 How structured spaces are carried
 ---------------------------------
