@@ -55,6 +55,7 @@ from pufferlib.emulation.common import (  # noqa: F401 - re-exported
     _emulation_info,
     _obs_writers,
     _seed_and_reset,
+    _WrapperEnv,
     make_object,
 )
 from pufferlib.emulation.factories import (  # noqa: F401

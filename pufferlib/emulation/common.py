@@ -6,9 +6,18 @@ import inspect
 
 import numpy as np
 
+from pufferlib.emulation.structured import (
+    _leaves,
+    _resolve,
+    _structured_view,
+    _write_leaves,
+    emulate_action_space,
+    emulate_observation_space,
+    nativize,
+)
+from pufferlib.environment import PufferEnv
 from pufferlib.exceptions import APIUsageError
 from pufferlib.spaces import Discrete, check_actions
-from pufferlib.emulation.structured import _leaves, _resolve, _structured_view, emulate_action_space, nativize
 
 def make_object(object_instance=None, object_creator=None, creator_args=(), creator_kwargs=None):
     """Return ``object_instance``, or ``object_creator(*creator_args, **creator_kwargs)``.
@@ -87,3 +96,56 @@ def _emulation_info(env) -> dict:
         "is_observation_emulated": env.is_obs_emulated,
         "is_action_emulated": env.is_atn_emulated,
     }
+
+
+class _WrapperEnv(PufferEnv):
+    """What the Gymnasium and PettingZoo wrappers share: emulated spaces, the action codec,
+    writing one agent's observation, the ``emulated`` description, rendering and closing.
+
+    A subclass sets ``self.env`` and calls :meth:`_wrap` instead of ``PufferEnv.__init__``.
+    """
+
+    def _wrap(self, obs_space, atn_space, num_agents, buf, seed):
+        """Emulate the wrapped env's per-agent spaces, then ``PufferEnv.__init__(buf)``."""
+        self.env_observation_space = obs_space
+        self.env_action_space = atn_space
+        self.single_observation_space, self.obs_dtype = emulate_observation_space(obs_space)
+        self._codec = _ActionCodec(atn_space)
+        self.single_action_space, self.atn_dtype = self._codec.space, self._codec.dtype
+        self.is_obs_emulated = self.single_observation_space is not obs_space
+        self.is_atn_emulated = self._codec.emulated
+        self.num_agents = num_agents
+        PufferEnv.__init__(self, buf)
+        self._writers = _obs_writers(self.observations, obs_space, self.obs_dtype) if self.is_obs_emulated else None
+        self._seed = seed
+        self._initialized = False
+
+    def _write_row(self, i, ob, who="observation"):
+        """Write one agent's (possibly nested) observation into row ``i``; APIUsageError if it does not fit."""
+        if self.is_obs_emulated:
+            _write_leaves(self._writers[i], ob, self.env_observation_space)
+            return
+        try:
+            self.observations[i] = ob
+        except (ValueError, TypeError) as e:
+            raise APIUsageError(
+                f"{who} of shape {np.shape(ob)} does not fit the observation space "
+                f"{self.env_observation_space}: {e}") from e
+
+    @property
+    def emulated(self):
+        """A dict describing the emulation (always truthy)."""
+        return _emulation_info(self)
+
+    @property
+    def render_mode(self):
+        """The wrapped env's ``render_mode`` (None if it has none)."""
+        return getattr(self.env, "render_mode", None)
+
+    def render(self):
+        """Render the wrapped env (``env.render()``)."""
+        return self.env.render()
+
+    def close(self):
+        """Close the wrapped env."""
+        return self.env.close()

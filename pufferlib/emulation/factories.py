@@ -26,8 +26,6 @@ from pufferlib.exceptions import APIUsageError, EnvironmentSetupError
 PETTINGZOO_FAMILIES = ("butterfly", "classic", "sisl", "atari", "mpe")
 
 
-
-
 def _vector_options() -> frozenset:
     """The keywords of :func:`pufferlib.vector.make` besides the creator, its arguments and num_envs."""
     params = inspect.signature(vector.make).parameters

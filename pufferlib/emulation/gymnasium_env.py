@@ -3,12 +3,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from pufferlib.emulation.common import _ActionCodec, _emulation_info, _obs_writers, _seed_and_reset, make_object
-from pufferlib.emulation.structured import _write_leaves, emulate_observation_space, flatten_sample
-from pufferlib.environment import PufferEnv
+from pufferlib.emulation.common import _seed_and_reset, _WrapperEnv, make_object
+from pufferlib.emulation.structured import flatten_sample
 from pufferlib.exceptions import APIUsageError
 
-class GymnasiumPufferEnv(PufferEnv):
+class GymnasiumPufferEnv(_WrapperEnv):
     """One Gymnasium env as a PufferEnv with ``num_agents = 1``.
 
     Args:
@@ -48,18 +47,7 @@ class GymnasiumPufferEnv(PufferEnv):
             raise APIUsageError(
                 f"{type(self.env).__name__} has no observation_space/action_space; "
                 "GymnasiumPufferEnv wraps gymnasium.Env instances")
-        self.env_observation_space = env_obs
-        self.env_action_space = env_atn
-        self.single_observation_space, self.obs_dtype = emulate_observation_space(env_obs)
-        self._codec = _ActionCodec(env_atn)
-        self.single_action_space, self.atn_dtype = self._codec.space, self._codec.dtype
-        self.is_obs_emulated = self.single_observation_space is not env_obs
-        self.is_atn_emulated = self._codec.emulated
-        self.num_agents = 1
-        super().__init__(buf)
-        self._writers = _obs_writers(self.observations, env_obs, self.obs_dtype) if self.is_obs_emulated else None
-        self._seed = seed
-        self._initialized = False
+        self._wrap(env_obs, env_atn, 1, buf, seed)
         self._done = True
         self.episode_return = 0.0
         self.episode_length = 0
@@ -70,27 +58,9 @@ class GymnasiumPufferEnv(PufferEnv):
         """True before the first reset and after a terminal/truncation, until the next reset."""
         return self._done
 
-    @property
-    def emulated(self):
-        """A dict describing the emulation (always truthy)."""
-        return _emulation_info(self)
-
-    @property
-    def render_mode(self):
-        """The wrapped env's ``render_mode`` (None if it has none)."""
-        return getattr(self.env, "render_mode", None)
-
     # ---- contract ------------------------------------------------------------------------
     def _write_obs(self, ob):
-        if self.is_obs_emulated:
-            _write_leaves(self._writers[0], ob, self.env_observation_space)
-        else:
-            try:
-                self.observations[0] = ob
-            except (ValueError, TypeError) as e:
-                raise APIUsageError(
-                    f"observation of shape {np.shape(ob)} does not fit the observation space "
-                    f"{self.env_observation_space}: {e}") from e
+        self._write_row(0, ob)
 
     def reset(self, seed=None):
         """Reset the env; returns ``(observations, [info])``.
@@ -146,11 +116,3 @@ class GymnasiumPufferEnv(PufferEnv):
             info["episode_return"] = self.episode_return
             info["episode_length"] = self.episode_length
         return self.observations, self.rewards, self.terminals, self.truncations, [info]
-
-    def render(self):
-        """Render the wrapped env (``env.render()``)."""
-        return self.env.render()
-
-    def close(self):
-        """Close the wrapped env."""
-        return self.env.close()

@@ -3,20 +3,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from pufferlib.emulation.common import (
-    _NOT_LIVE,
-    _ActionCodec,
-    _emulation_info,
-    _obs_writers,
-    _seed_and_reset,
-    make_object,
-)
-from pufferlib.emulation.structured import _write_leaves, emulate_observation_space
-from pufferlib.environment import PufferEnv
+from pufferlib.emulation.common import _NOT_LIVE, _emulation_info, _seed_and_reset, _WrapperEnv, make_object
 from pufferlib.exceptions import APIUsageError
 from pufferlib.spaces import check_actions
 
-class PettingZooPufferEnv(PufferEnv):
+class PettingZooPufferEnv(_WrapperEnv):
     """A PettingZoo ``ParallelEnv`` as a PufferEnv with ``num_agents = len(possible_agents)``.
 
     Args:
@@ -64,21 +55,9 @@ class PettingZooPufferEnv(PufferEnv):
                     raise APIUsageError(
                         f"all agents must share one {kind} space: {possible[0]!r} has {spaces[0]} but "
                         f"{agent!r} has {sp}. Pad the spaces to a common one in the env")
-        self.env_observation_space = obs_spaces[0]
-        self.env_action_space = atn_spaces[0]
-        self.single_observation_space, self.obs_dtype = emulate_observation_space(obs_spaces[0])
-        self._codec = _ActionCodec(atn_spaces[0])
-        self.single_action_space, self.atn_dtype = self._codec.space, self._codec.dtype
-        self.is_obs_emulated = self.single_observation_space is not obs_spaces[0]
-        self.is_atn_emulated = self._codec.emulated
-        self.num_agents = len(possible)
-        super().__init__(buf)
+        self._wrap(obs_spaces[0], atn_spaces[0], len(possible), buf, seed)
         self.agent_index = {a: i for i, a in enumerate(possible)}
-        self._writers = (_obs_writers(self.observations, obs_spaces[0], self.obs_dtype)
-                         if self.is_obs_emulated else None)
         self._live = np.zeros(self.num_agents, bool)
-        self._seed = seed
-        self._initialized = False
         self._all_done = True
         self.episode_returns = np.zeros(self.num_agents, np.float64)
         self.episode_length = 0
@@ -98,11 +77,6 @@ class PettingZooPufferEnv(PufferEnv):
         """A dict describing the emulation (always truthy), with ``possible_agents``."""
         return dict(_emulation_info(self), possible_agents=list(self.possible_agents))
 
-    @property
-    def render_mode(self):
-        """The wrapped env's ``render_mode`` (None if it has none)."""
-        return getattr(self.env, "render_mode", None)
-
     def _write_obs(self, obs):
         self.masks[:] = False
         for agent, ob in obs.items():
@@ -112,15 +86,7 @@ class PettingZooPufferEnv(PufferEnv):
                     f"the env returned an observation for {agent!r}, which is not in possible_agents "
                     f"{self.possible_agents}")
             self.masks[i] = True
-            if self.is_obs_emulated:
-                _write_leaves(self._writers[i], ob, self.env_observation_space)
-            else:
-                try:
-                    self.observations[i] = ob
-                except (ValueError, TypeError) as e:
-                    raise APIUsageError(
-                        f"observation of agent {agent!r} with shape {np.shape(ob)} does not fit "
-                        f"{self.env_observation_space}: {e}") from e
+            self._write_row(i, ob, f"observation of agent {agent!r}")
         self.observations[~self.masks] = 0
 
     def reset(self, seed=None):
@@ -192,11 +158,3 @@ class PettingZooPufferEnv(PufferEnv):
             infos["episode_return"] = float(self.episode_returns.mean())
             infos["episode_length"] = self.episode_length
         return self.observations, self.rewards, self.terminals, self.truncations, [infos]
-
-    def render(self):
-        """Render the wrapped env (``env.render()``)."""
-        return self.env.render()
-
-    def close(self):
-        """Close the wrapped env."""
-        return self.env.close()

@@ -17,7 +17,7 @@ import weakref
 
 import numpy as np
 
-from pufferlib.environment import buffer_specs
+from pufferlib.environment import buffer_specs, set_buffers
 from pufferlib.exceptions import APIUsageError, EnvironmentSetupError, WorkerError
 from pufferlib.vector.common import _NEED_RESET, _available_cpus, _probe
 from pufferlib.vector.serial import Serial
@@ -233,14 +233,8 @@ class Multiprocessing(_WorkerVecEnv):
         for name, (shape, dtype) in specs.items():
             nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
             raws[name] = ctx.RawArray("B", max(1, nbytes))
-        arrays = _shared_arrays(raws, specs)
-        arrays["masks"][:] = True
-        self.observations = arrays["observations"]
-        self.rewards = arrays["rewards"]
-        self.terminals = arrays["terminals"]
-        self.truncations = arrays["truncations"]
-        self.masks = arrays["masks"]
-        self.actions = arrays["actions"]
+        set_buffers(self, _shared_arrays(raws, specs))
+        self.masks[:] = True
         self._setup_groups(num_envs, num_workers, batch_size, epw, agents)
 
         self._procs, self._conns = [], []

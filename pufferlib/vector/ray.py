@@ -4,9 +4,7 @@
 """
 from __future__ import annotations
 
-import numpy as np
-
-from pufferlib.environment import buffer_specs
+from pufferlib.environment import set_buffers
 from pufferlib.exceptions import EnvironmentSetupError, WorkerError
 from pufferlib.vector.common import _probe
 from pufferlib.vector.serial import Serial
@@ -64,8 +62,7 @@ class Ray(_WorkerVecEnv):
         self.emulated = driver.emulated
         agents = spec[2]
         self._init_spaces(spec, num_envs, batch_size * agents, seed)
-        for name, (shape, dtype) in buffer_specs(spec[0], spec[1], self.num_agents).items():
-            setattr(self, name, (np.ones if name == "masks" else np.zeros)(shape, dtype))
+        set_buffers(self)
         self._setup_groups(num_envs, num_workers, batch_size, epw, agents)
         if not ray.is_initialized():
             ray.init(**(ray_init_kwargs or {"include_dashboard": False}))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from pufferlib.checks import check_int
-from pufferlib.environment import buffer_specs
+from pufferlib.environment import buffer_specs, set_buffers
 from pufferlib.exceptions import APIUsageError
 from pufferlib.vector.common import (
     _CAN_RECV,
@@ -30,7 +30,8 @@ class Serial(_VecEnv):
         env_kwargs: list of ``num_envs`` keyword-argument dicts.
         num_envs: number of instances (int >= 1).
         buf: None to allocate the batch buffers, or a dict of arrays (shapes/dtypes of
-            :func:`pufferlib.environment.buffer_specs` for all agents) to use in place.
+            :func:`pufferlib.environment.buffer_specs` for all agents) to use in place;
+            missing entries are allocated (see :func:`pufferlib.set_buffers`).
         seed: default seed for ``reset()`` / ``async_reset()`` called with ``seed=None``.
         num_workers: ignored (Serial has no workers).
         batch_size: None or ``num_envs`` (Serial is synchronous).
@@ -47,7 +48,8 @@ class Serial(_VecEnv):
 
     Raises:
         APIUsageError: a creator returns a non-PufferEnv, instances differ in spaces or
-            agent count, a creator ignores ``buf``, or a bad batch_size.
+            agent count, a creator ignores ``buf``, a ``buf`` entry has the wrong shape or
+            dtype or is not C-contiguous, or a bad batch_size.
     """
 
     def __init__(self, env_creators, env_args, env_kwargs, num_envs, buf=None, seed=0,
@@ -65,15 +67,8 @@ class Serial(_VecEnv):
         self._init_spaces(_spec, num_envs, _spec[2] * num_envs, seed)
         agents = _spec[2]
         specs = buffer_specs(_spec[0], _spec[1], self.num_agents)
-        if buf is None:
-            buf = {name: (np.ones if name == "masks" else np.zeros)(shape, dtype)
-                   for name, (shape, dtype) in specs.items()}
-        self.observations = buf["observations"]
-        self.rewards = buf["rewards"]
-        self.terminals = buf["terminals"]
-        self.truncations = buf["truncations"]
-        self.masks = buf["masks"]
-        self.actions = buf["actions"]
+        set_buffers(self, buf)  # checks a given buf, allocates what is missing
+        buf = {name: getattr(self, name) for name in specs}
         self.agent_ids = np.arange(self.num_agents)
         self.envs = []
         self._slices = []
