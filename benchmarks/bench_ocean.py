@@ -9,9 +9,11 @@ C build is not run here, since its install downloads raylib. Random actions are 
 before timing.
 
 Usage: python benchmarks/bench_ocean.py [--seconds 3] [--repeats 3] [--threads N] [--only squared1,...]
+``--only`` also takes any registered Ocean env name (its default configuration, no C ratio).
 Run it on an otherwise idle machine: a busy core ruins the multi-thread numbers.
 """
 import argparse
+import itertools
 import os
 import statistics
 import time
@@ -24,29 +26,37 @@ C_REFERENCE = {"squared1": 1.58e6, "squared4096": 72.6e6, "snake": 4.9e6}
 
 
 def make(case, threads):
+    """The env of a case: the three reference cases, or any registered Ocean env name
+    (``puffer_<name>`` or ``<name>``) at its default configuration."""
     if case == "squared1":
         from pufferlib.ocean.squared import Squared
         return Squared(num_envs=1, num_threads=threads)
     if case == "squared4096":
         from pufferlib.ocean.squared import Squared
         return Squared(num_envs=4096, num_threads=threads)
-    from pufferlib.ocean.snake import Snake
-    return Snake(num_threads=threads)
+    if case == "snake":
+        from pufferlib.ocean.snake import Snake
+        return Snake(num_threads=threads)
+    from pufferlib.ocean import env_creator
+    return env_creator(case)(num_threads=threads)
 
 
 def measure(env, seconds, seed=0):
-    """SPS of ``env.step`` with pre-drawn random int32 actions for ~``seconds``."""
-    rng = np.random.default_rng(seed)
-    actions = [a for a in rng.integers(0, env.single_action_space.n, (256, env.num_agents)).astype(np.int32)]
+    """SPS of ``env.step`` for ~``seconds``, cycling through random action batches drawn
+    before timing from ``env.single_action_space`` (Discrete, MultiDiscrete or Box; see
+    :func:`pufferlib.cli.action_cache`: up to 1024 batches, at most 256 MiB)."""
+    from pufferlib.cli import STEPS_PER_CHECK, action_cache
+    rows = list(action_cache(env.single_action_space, env.num_agents, np.random.default_rng(seed)))
+    chunks = [rows[i:i + STEPS_PER_CHECK] for i in range(0, len(rows), STEPS_PER_CHECK)]
     env.reset(seed)
     step = env.step
     steps = 0
     start = time.perf_counter()
     deadline = start + seconds
-    while True:
-        for a in actions:
+    for chunk in itertools.cycle(chunks):
+        for a in chunk:
             step(a)
-        steps += len(actions)
+        steps += len(chunk)
         now = time.perf_counter()
         if now >= deadline:
             return steps * env.num_agents / (now - start)
@@ -57,10 +67,12 @@ def main():
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="the 'all cores' count")
-    parser.add_argument("--only", default="squared1,squared4096,snake")
+    parser.add_argument("--only", default="squared1,squared4096,snake",
+                        help="comma-separated cases: squared1, squared4096, snake, or Ocean env names")
     args = parser.parse_args()
     cases = args.only.split(",")
-    print(f"{'case':<12} {'threads':>7} {'SPS (median)':>14} {'vs C ref':>9} {'vs 1 thread':>12}")
+    width = max(12, *map(len, cases))
+    print(f"{'case':<{width}} {'threads':>7} {'SPS (median)':>14} {'vs C ref':>9} {'vs 1 thread':>12}")
     for case in cases:
         one = None
         for threads in sorted({1, args.threads}):
@@ -69,9 +81,9 @@ def main():
             env.close()
             sps = statistics.median(runs)
             one = sps if threads == 1 else one
-            ratio_c = sps / C_REFERENCE[case]
+            ratio_c = f"{sps / C_REFERENCE[case]:>8.2f}x" if case in C_REFERENCE else f"{'n/a':>9}"
             ratio_1 = sps / one
-            print(f"{case:<12} {threads:>7} {sps / 1e6:>13.2f}M {ratio_c:>8.2f}x {ratio_1:>11.2f}x", flush=True)
+            print(f"{case:<{width}} {threads:>7} {sps / 1e6:>13.2f}M {ratio_c} {ratio_1:>11.2f}x", flush=True)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Throughput of emulated CartPole-v1: pufferlib.vector Multiprocessing vs gymnasium AsyncVectorEnv.
 
-Both run ``--num-envs`` CartPole-v1 envs with pre-generated random actions for ``--seconds``
+Both run ``--num-envs`` CartPole-v1 envs with pre-generated random actions (drawn from the
+env's action space by ``pufferlib.spaces.sample_actions``) for ``--seconds``
 per repeat; repeats alternate between the two so that machine noise hits both alike. Prints
 steps per second (env steps, summed over envs) for each, the median of ``--repeats`` runs,
 and the ratio ours / theirs.
@@ -22,6 +23,7 @@ import numpy as np
 
 import pufferlib.vector
 from pufferlib.emulation import GymnasiumPufferEnv
+from pufferlib.spaces import sample_actions
 
 
 def make_cartpole():  # module level: picklable for gymnasium's subprocesses
@@ -57,13 +59,13 @@ def main():
     parser.add_argument("--serial", action="store_true", help="also time pufferlib's Serial backend")
     args = parser.parse_args()
 
-    actions = np.random.default_rng(0).integers(0, 2, (4096, args.num_envs))
     creator = functools.partial(GymnasiumPufferEnv, env_creator=gymnasium.make, env_args=["CartPole-v1"])
     ours = pufferlib.vector.make(creator, backend="Multiprocessing", num_envs=args.num_envs,
                                  num_workers=args.num_workers,
                                  spin={"auto": None, "on": True, "off": False}[args.spin])
     theirs = gymnasium.vector.AsyncVectorEnv([make_cartpole] * args.num_envs)
     serial = pufferlib.vector.make(creator, backend="Serial", num_envs=args.num_envs) if args.serial else None
+    actions = sample_actions(ours.single_action_space, ours.num_agents, np.random.default_rng(0), steps=4096)
     results = {"ours": [], "theirs": [], "serial": []}
     try:
         for r in range(args.repeats):

@@ -2,11 +2,17 @@
 
 ``puffer list``: the registered Ocean environments.
 ``puffer bench [ENV] [--num-envs N] [--seconds S] [--backend B] [--threads T] [--num-workers W]``:
-steps ENV with random actions and reports agent steps per second (SPS).
+steps ENV with random actions and reports agent steps per second (SPS). ENV is an Ocean
+env name or ``MODULE:CLASS``, any PufferEnv class; actions are drawn from its
+``single_action_space`` (``Discrete``, ``MultiDiscrete`` or ``Box``).
 """
 from __future__ import annotations
 
 import argparse
+import functools
+import importlib
+import inspect
+import itertools
 import json
 import os
 import sys
@@ -43,7 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="list the registered Ocean environments")
     bench = sub.add_parser("bench", help="measure agent steps per second (SPS) with random actions")
-    bench.add_argument("env", nargs="?", default="snake", help="Ocean env name (default: snake)")
+    bench.add_argument("env", nargs="?", default="snake",
+                       help="Ocean env name (default: snake), or MODULE:CLASS for any PufferEnv class, "
+                            "e.g. mypackage.envs:MyEnv")
     bench.add_argument("--num-envs", type=int, default=None,
                        help="total environments (default: the env's own default, e.g. 16 for snake)")
     bench.add_argument("--seconds", type=float, default=10.0, help="timed duration (default: 10)")
@@ -70,32 +78,132 @@ def cmd_list() -> int:
     return 0
 
 
+#: Pre-drawn action batches: at most this many, and at most ACTION_CACHE_BYTES in all.
+ACTION_CACHE_BATCHES = 1024
+ACTION_CACHE_BYTES = 256 * 2**20
+#: Steps between two clock reads in the bench loop.
+STEPS_PER_CHECK = 64
+
+
+def action_cache(space, num_agents, rng, max_batches=ACTION_CACHE_BATCHES, max_bytes=ACTION_CACHE_BYTES):
+    """Random action batches to step an env with, drawn before timing.
+
+    Args:
+        space: the per-agent action space (``Discrete``, ``MultiDiscrete`` or ``Box``).
+        num_agents: agents per batch.
+        rng: a ``numpy.random.Generator``.
+        max_batches, max_bytes: the cache holds ``max_batches`` batches, or fewer so that it
+            stays within ``max_bytes`` (but always at least one batch).
+
+    Returns:
+        A C-contiguous array ``(batches, num_agents, *space.shape)`` drawn by
+        :func:`pufferlib.spaces.sample_actions` (int32 for discrete spaces, the Box's dtype
+        for a Box); each ``cache[k]`` is a valid, C-contiguous action batch.
+
+    Raises:
+        APIUsageError: an unsupported space (from ``sample_actions``).
+    """
+    from pufferlib.spaces import sample_actions
+    first = sample_actions(space, num_agents, rng, steps=1)
+    batch_bytes = max(1, first.nbytes)
+    batches = max(1, min(int(max_batches), int(max_bytes) // batch_bytes))
+    cache = np.empty((batches, *first.shape[1:]), first.dtype)
+    cache[0] = first[0]
+    # Drawn in pieces of ~16 MiB: sampling a Box makes float64 temporaries several times
+    # the size of its output.
+    piece = max(1, (16 * 2**20) // batch_bytes)
+    for start in range(1, batches, piece):
+        stop = min(batches, start + piece)
+        cache[start:stop] = sample_actions(space, num_agents, rng, steps=stop - start)
+    return cache
+
+
+def resolve_env(spec: str):
+    """``(name, env class)`` for ``puffer bench``'s ENV argument.
+
+    ``'snake'`` / ``'puffer_snake'``: a registered Ocean env (``name`` is the short name).
+    ``'MODULE:CLASS'`` (``CLASS`` may be dotted): any PufferEnv class or creator, imported
+    from ``MODULE`` (``name`` is the spec as given).
+
+    Raises:
+        APIUsageError: an unknown Ocean name, a module that cannot be imported, a missing
+            attribute, or an attribute that is not callable.
+    """
+    if ":" not in spec:
+        from pufferlib.ocean import canonical_name, env_creator
+        name = canonical_name(spec)
+        return name, env_creator(name)
+    module, _, attr = spec.partition(":")
+    if not module or not attr:
+        raise APIUsageError(f"ENV {spec!r}: expected an Ocean env name or MODULE:CLASS")
+    try:
+        mod = importlib.import_module(module)
+    except ImportError as exc:
+        raise APIUsageError(f"ENV {spec!r}: cannot import module {module!r} ({exc})") from exc
+    try:
+        cls = functools.reduce(getattr, attr.split("."), mod)
+    except AttributeError as exc:
+        raise APIUsageError(f"ENV {spec!r}: module {module!r} has no attribute {attr!r}") from exc
+    if not callable(cls):
+        raise APIUsageError(f"ENV {spec!r}: {attr!r} is not a class or callable")
+    return spec, cls
+
+
 def make_bench_env(name, num_envs, backend, threads, num_workers, env_kwargs, seed):
     """Build the env to benchmark. Returns ``(env, config dict)``.
 
+    ``name`` is an Ocean env name or ``MODULE:CLASS`` (see :func:`resolve_env`).
     ``native``: one env object with ``num_envs`` envs. ``serial`` / ``multiprocessing``:
     ``num_workers`` env objects of ``num_envs / num_workers`` envs each, through
-    :func:`pufferlib.vector.make`. Raises APIUsageError if the split is not even.
-    """
-    import inspect
+    :func:`pufferlib.vector.make`. A class without a ``num_envs`` argument simulates one env
+    per object: ``num_envs`` objects are made (native: only ``num_envs=1``).
+    ``num_threads`` and ``seed`` are passed only to classes that take them.
 
-    from pufferlib.ocean import env_creator
-    cls = env_creator(name)
-    defaults = {k: p.default for k, p in inspect.signature(cls).parameters.items()
+    Raises:
+        APIUsageError: an unknown env, a split that is not even, ``--threads`` other than 1
+            for a class without ``num_threads``, or a bad config.
+    """
+    _, cls = resolve_env(name)
+    try:
+        params = inspect.signature(cls).parameters
+    except (TypeError, ValueError):
+        params = {}
+    any_kwarg = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+
+    def takes(arg):
+        return arg in params or any_kwarg
+
+    defaults = {k: p.default for k, p in params.items()
                 if p.default is not inspect.Parameter.empty and k not in ("buf", "seed")}
-    total = defaults.get("num_envs", 1) if num_envs is None else num_envs
-    kwargs = dict(env_kwargs, num_threads=threads)
+    multi = takes("num_envs")
+    total = (defaults.get("num_envs", 1) if multi else 1) if num_envs is None else num_envs
+    kwargs = dict(env_kwargs)
+    if takes("num_threads"):
+        kwargs["num_threads"] = threads
+    elif threads != 1:
+        raise APIUsageError(f"{name} takes no num_threads argument; --threads must be 1")
     config = {**{k: v for k, v in defaults.items() if k not in ("num_threads", "log_interval")},
               **env_kwargs, "num_envs": total}
     if backend == "native":
-        return cls(num_envs=total, seed=seed, **kwargs), config
+        if multi:
+            kwargs["num_envs"] = total
+        elif total != 1:
+            raise APIUsageError(
+                f"{name} simulates one env per object (it takes no num_envs argument): use "
+                f"--backend serial or multiprocessing for --num-envs {total}")
+        if takes("seed"):
+            kwargs["seed"] = seed
+        return cls(**kwargs), config
     import pufferlib.vector
     workers = num_workers or min(os.cpu_count() or 1, total)
     if total % workers:
         raise APIUsageError(f"--num-envs ({total}) must be divisible by --num-workers ({workers})")
-    env = pufferlib.vector.make(cls, env_kwargs=dict(kwargs, num_envs=total // workers),
+    instances = workers if multi else total
+    if multi:
+        kwargs["num_envs"] = total // workers
+    env = pufferlib.vector.make(cls, env_kwargs=kwargs,
                                 backend=backend.capitalize() if backend == "serial" else "Multiprocessing",
-                                num_envs=workers, num_workers=workers if backend != "serial" else None,
+                                num_envs=instances, num_workers=workers if backend != "serial" else None,
                                 seed=seed)
     config["num_workers"] = workers
     return env, config
@@ -105,21 +213,24 @@ def cmd_bench(args) -> int:
     """Step the env with pre-drawn random actions for ``args.seconds`` and print one summary
     line ending in ``SPS=`` (agent steps per second). Returns 0.
 
+    Actions are drawn before timing from the env's ``single_action_space`` (any native
+    space: Discrete, MultiDiscrete, Box) by :func:`action_cache`, and cycled through.
+
     Raises APIUsageError for an unknown env, a non-positive duration or a bad config.
     """
     from tqdm import tqdm
 
-    from pufferlib.ocean import canonical_name
-    name = canonical_name(args.env)
+    name, _ = resolve_env(args.env)
     if args.seconds <= 0:
         raise APIUsageError(f"--seconds must be > 0, got {args.seconds}")
     print(f"puffer bench: compiling / loading {name} (cached after the first run)...", file=sys.stderr)
     env, config = make_bench_env(name, args.num_envs, args.backend, args.threads, args.num_workers,
                                  _parse_env_kwargs(args.env_kwarg), args.seed)
     try:
-        n_actions = int(env.single_action_space.n)
-        rng = np.random.default_rng(args.seed)
-        actions = rng.integers(0, n_actions, (64, env.num_agents)).astype(np.int32)
+        cache = action_cache(env.single_action_space, env.num_agents, np.random.default_rng(args.seed))
+        rows = list(cache)
+        chunks = [rows[i:i + STEPS_PER_CHECK] for i in range(0, len(rows), STEPS_PER_CHECK)]
+        step = env.step
         env.reset(args.seed)
         steps = 0
         start = time.perf_counter()
@@ -128,10 +239,10 @@ def cmd_bench(args) -> int:
         with tqdm(total=round(args.seconds, 1), unit="s", desc=f"{name} x{env.num_agents} agents",
                   bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f}s {postfix}", file=sys.stderr,
                   disable=None) as bar:
-            while True:
-                for k in range(64):
-                    env.step(actions[k])
-                steps += 64
+            for chunk in itertools.cycle(chunks):
+                for actions in chunk:
+                    step(actions)
+                steps += len(chunk)
                 now = time.perf_counter()
                 if now - last >= 0.25 or now >= deadline:
                     bar.update(round(min(now, deadline) - start, 1) - bar.n)
