@@ -70,39 +70,34 @@ def no_observe(w, e, s):
     return
 
 
-# ---- templates: globals UNPACK, STEP_ENV, RESET_ENV, OBSERVE_AGENT, CLEAR_LOG are rebound ----
+# ---- templates: globals UNPACK, STEP_ENV, RESET_ENV, OBSERVE_AGENT, CLEAR_LOG, STEP_RANGE and
+# ---- RESET_RANGE are rebound per env by derive() -------------------------------------------
 def UNPACK(ctx):  # noqa: N802  (placeholders, rebound by derive())
     raise NotImplementedError
 
 
-STEP_ENV = RESET_ENV = OBSERVE_AGENT = CLEAR_LOG = UNPACK
+STEP_ENV = RESET_ENV = OBSERVE_AGENT = CLEAR_LOG = STEP_RANGE = RESET_RANGE = BEGIN_STEP = END_STEP = UNPACK
+
+#: The parallel drivers split envs into at most this many contiguous chunks.
+CHUNKS = 64
 
 
-def step_driver(ctx, user_actions):
+def step_range(ctx, lo, hi):
+    """Step envs ``lo..hi-1`` and write their agents' observations."""
     w = UNPACK(ctx)
-    if ctx[READY] == 0:
-        return ERR_NOT_READY
-    err = check_actions(user_actions, w.actions, w.action_low, w.action_high)
-    if err != STEP_OK:
-        return err
-    ctx[TICK] += 1
-    n = ctx[NUM_ENVS]
     agents = ctx[AGENTS_PER_ENV]
-    for e in prange(n):
+    for e in range(lo, hi):
         STEP_ENV(w, e)
         for s in range(agents):
             OBSERVE_AGENT(w, e, s)
-    if ctx[TICK] % ctx[LOG_INTERVAL] == 0:
-        return STEP_LOG_DUE
-    return STEP_OK
 
 
-def reset_driver(ctx, seed):
+def reset_range(ctx, seed, lo, hi):
+    """Seed and reset envs ``lo..hi-1``: log and step buffers zeroed, observations written."""
     w = UNPACK(ctx)
-    n = ctx[NUM_ENVS]
     agents = ctx[AGENTS_PER_ENV]
-    for e in prange(n):
-        w.envs[e]["rng"] = seed_state(np.int64(seed[0]) + np.int64(e), 0)
+    for e in range(lo, hi):
+        w.envs[e]["rng"] = seed_state(np.int64(seed) + np.int64(e), 0)
         CLEAR_LOG(w, e)
         for a in range(e * agents, (e + 1) * agents):
             w.rewards[a] = 0.0
@@ -111,6 +106,60 @@ def reset_driver(ctx, seed):
         RESET_ENV(w, e)
         for s in range(agents):
             OBSERVE_AGENT(w, e, s)
+
+
+def begin_step(ctx, user_actions):
+    """Ready check, then the action check and copy, then the tick. Returns a code."""
+    if ctx[READY] == 0:
+        return ERR_NOT_READY
+    w = UNPACK(ctx)
+    err = check_actions(user_actions, w.actions, w.action_low, w.action_high)
+    if err != STEP_OK:
+        return err
+    ctx[TICK] += 1
+    return STEP_OK
+
+
+def end_step(ctx):
+    if ctx[TICK] % ctx[LOG_INTERVAL] == 0:
+        return STEP_LOG_DUE
+    return STEP_OK
+
+
+def step_driver(ctx, user_actions):
+    err = BEGIN_STEP(ctx, user_actions)
+    if err != STEP_OK:
+        return err
+    STEP_RANGE(ctx, 0, ctx[NUM_ENVS])
+    return END_STEP(ctx)
+
+
+def step_driver_parallel(ctx, user_actions):
+    # Numba's parfors lose writes made through a namedtuple of arrays inside a prange
+    # body (numba 0.68), so each chunk calls the compiled serial step_range instead.
+    err = BEGIN_STEP(ctx, user_actions)
+    if err != STEP_OK:
+        return err
+    n = ctx[NUM_ENVS]
+    chunks = min(n, CHUNKS)
+    for c in prange(chunks):
+        STEP_RANGE(ctx, c * n // chunks, (c + 1) * n // chunks)
+    return END_STEP(ctx)
+
+
+def reset_driver(ctx, seed):
+    RESET_RANGE(ctx, seed[0], 0, ctx[NUM_ENVS])
+    ctx[TICK] = 0
+    ctx[READY] = 1
+    return 0
+
+
+def reset_driver_parallel(ctx, seed):
+    n = ctx[NUM_ENVS]
+    chunks = min(n, CHUNKS)
+    s = seed[0]
+    for c in prange(chunks):
+        RESET_RANGE(ctx, s, c * n // chunks, (c + 1) * n // chunks)
     ctx[TICK] = 0
     ctx[READY] = 1
     return 0
@@ -146,12 +195,14 @@ def env_sources(env_cls) -> tuple:
     return tuple(sorted(set(out)))
 
 
-def _rebind(template, name, bindings, sources, parallel, signatures):
+def _rebind(template, name, bindings, sources, signatures=None, parallel=False, inline=False):
     glb = dict(template.__globals__)
     glb.update(bindings)
     glb["__pufferlib_sources__"] = sources
     func = pytypes.FunctionType(template.__code__, glb, name, template.__defaults__, template.__closure__)
     func.__qualname__ = name
+    if inline:
+        return njit(inline="always", error_model="numpy")(func)
     return njit(signatures, cache=bool(sources), parallel=parallel, error_model="numpy")(func)
 
 
@@ -160,22 +211,36 @@ def action_signatures(actions: np.ndarray):
     for integer action buffers, float32/float64 for float ones."""
     ctx = types.int64[::1]
     kinds = (np.int32, np.int64) if actions.dtype.kind in "iu" else (np.float32, np.float64)
-    return [types.int32(ctx, types.Array(numpy_support.from_dtype(np.dtype(k)), actions.ndim, "C")) for k in kinds]
+    return [types.int32(ctx, types.Array(numpy_support.from_dtype(np.dtype(k)), actions.ndim, "C"))
+            for k in kinds]
 
 
 RESET_SIGNATURE = [types.int32(types.int64[::1], types.int64[::1])]
+_CTX = types.int64[::1]
 
 
 @functools.lru_cache(maxsize=None)
 def derive(env_cls, layout_key, unpack, clear_log, action_ndim, action_kind, parallel):
     """``(reset, step)`` drivers of ``env_cls`` for a world layout, compiled (or loaded from
-    Numba's cache) serially or with ``prange`` in parallel."""
+    Numba's cache): serial, or with ``prange`` over chunks of envs when ``parallel``."""
     sources = env_sources(env_cls)
-    bindings = {"UNPACK": unpack, "CLEAR_LOG": clear_log, "STEP_ENV": env_cls.step_env,
-                "RESET_ENV": env_cls.reset_env,
-                "OBSERVE_AGENT": getattr(env_cls, "observe_agent", None) or no_observe}
-    suffix = f"{env_cls.__name__}_{layout_key}" + ("_parallel" if parallel else "")
+    tag = f"{env_cls.__name__}_{layout_key}"
+    kernels = {"UNPACK": unpack, "CLEAR_LOG": clear_log, "STEP_ENV": env_cls.step_env,
+               "RESET_ENV": env_cls.reset_env,
+               "OBSERVE_AGENT": getattr(env_cls, "observe_agent", None) or no_observe}
+    # The per-chunk bodies: inlined into the serial drivers, called by the parallel ones.
+    inline = not parallel
+    sig_step = None if inline else [types.none(_CTX, types.int64, types.int64)]
+    sig_reset = None if inline else [types.none(_CTX, types.int64, types.int64, types.int64)]
+    ranges = {
+        "STEP_RANGE": _rebind(step_range, f"step_range__{tag}", kernels, sources, sig_step, inline=inline),
+        "RESET_RANGE": _rebind(reset_range, f"reset_range__{tag}", kernels, sources, sig_reset, inline=inline),
+        "BEGIN_STEP": _rebind(begin_step, f"begin_step__{tag}", kernels, sources, inline=True),
+        "END_STEP": njit(inline="always")(end_step),
+    }
     dummy = np.zeros((1,) * action_ndim, np.dtype(action_kind))
-    reset = _rebind(reset_driver, f"reset_driver__{suffix}", bindings, sources, parallel, RESET_SIGNATURE)
-    step = _rebind(step_driver, f"step_driver__{suffix}", bindings, sources, parallel, action_signatures(dummy))
+    step_t, reset_t = (step_driver_parallel, reset_driver_parallel) if parallel else (step_driver, reset_driver)
+    suffix = tag + ("_parallel" if parallel else "")
+    reset = _rebind(reset_t, f"reset_driver__{suffix}", ranges, sources, RESET_SIGNATURE, parallel)
+    step = _rebind(step_t, f"step_driver__{suffix}", ranges, sources, action_signatures(dummy), parallel)
     return reset, step
