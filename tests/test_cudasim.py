@@ -1,5 +1,5 @@
-"""One source, two devices: the Ocean kernels compiled as numba.cuda device functions give
-the same trajectories as the CPU for the same seed and actions.
+"""One source, two devices: every registered Ocean env with ``device="cuda"`` gives the CPU's
+trajectories, world arrays and logs for the same seed and actions, across resets.
 
 Runs under the CUDA simulator (``NUMBA_ENABLE_CUDASIM=1``, a separate pytest invocation in
 ``.ci/run``) or on a real GPU; skipped otherwise.
@@ -11,20 +11,11 @@ import numpy as np
 import pytest
 
 from pufferlib import APIUsageError
-
-
-def _cuda_usable():
-    if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1":
-        return True
-    try:
-        from numba import cuda
-        return cuda.is_available()
-    except Exception:
-        return False
-
+from pufferlib.ocean import ENVS, env_creator
+from pufferlib.ocean.testing import check_cuda_matches_cpu, cuda_usable
 
 pytestmark = [pytest.mark.cudasim,
-              pytest.mark.skipif(not _cuda_usable(), reason="needs NUMBA_ENABLE_CUDASIM=1 or a GPU")]
+              pytest.mark.skipif(not cuda_usable(), reason="needs NUMBA_ENABLE_CUDASIM=1 or a GPU")]
 
 
 @pytest.fixture(autouse=True)
@@ -36,46 +27,66 @@ def _quiet_uint64_overflow():
         yield
 
 
-def _compare(env, world, steps, seed, names):
-    rng = np.random.default_rng(seed)
-    env.reset(seed)
-    world.reset(seed)
-    for name in names:
-        np.testing.assert_array_equal(world.host(name), getattr(env, name), err_msg=f"reset: {name}")
-    for t in range(steps):
-        a = rng.integers(0, env.single_action_space.n, env.num_agents).astype(np.int32)
-        env.step(a)
-        world.step(a)
-        for name in names:
-            np.testing.assert_array_equal(world.host(name), getattr(env, name), err_msg=f"step {t}: {name}")
+@pytest.mark.parametrize("name", sorted(ENVS))
+def test_gpu_matches_cpu(name):
+    check_cuda_matches_cpu(env_creator(name))
 
 
-def test_squared_gpu_matches_cpu():
-    from pufferlib.cuda_kernels import squared
+def test_check_catches_a_gpu_reset_that_keeps_logs(monkeypatch):
+    """The drift the hand-written GPU drivers once had (reset not clearing the logs) fails the check."""
+    import pufferlib.cuda_kernels as ck
     from pufferlib.ocean.squared import Squared
-    env = Squared(num_envs=3, size=5)
-    world = squared.device_world(env)
-    _compare(env, world, 40, 11, ("observations", "rewards", "terminals", "truncations", "envs", "logs"))
+
+    real = ck.kernel_functions
+
+    def no_log_clearing(env_cls, clear_log):
+        @ck.cuda().jit(device=True)
+        def keep(w, e):
+            return
+        fns = real(env_cls, clear_log)
+        reset = fns["reset_kernel"]
+        reset.__globals__["CLEAR_LOG"] = keep
+        return fns
+    monkeypatch.setattr(ck, "kernel_functions", no_log_clearing)
+    ck._kernels.cache_clear()
+    try:
+        with pytest.raises(AssertionError, match="logs|world array 'logs'"):
+            check_cuda_matches_cpu(Squared)
+    finally:
+        ck._kernels.cache_clear()
 
 
-def test_snake_gpu_matches_cpu():
-    from pufferlib.cuda_kernels import snake
+def test_device_arrays_in_and_out():
+    from numba import cuda
+
     from pufferlib.ocean.snake import Snake
-    env = Snake(num_envs=2, width=14, height=13, num_snakes=3, num_food=6, vision=2, max_snake_length=8)
-    world = snake.device_world(env)
-    _compare(env, world, 25, 4, ("observations", "rewards", "terminals", "grid", "snakes", "bodies", "logs"))
+    env = Snake(**Snake.test_config(), device="cuda")
+    obs, _ = env.reset(0)
+    assert hasattr(obs, "copy_to_host") and obs.shape == (env.num_agents, 7, 7)
+    if os.environ.get("NUMBA_ENABLE_CUDASIM") != "1":
+        assert hasattr(obs, "__cuda_array_interface__")  # PyTorch / CuPy take it without a copy
+    actions = cuda.to_device(np.zeros(env.num_agents, np.int32))
+    o, r, t, tr, infos = env.step(actions)
+    assert o is env.observations and hasattr(r, "copy_to_host")
+    assert env.tick == 1
+    st = env.state(1)
+    assert hasattr(st["grid"], "copy_to_host") and st["grid"].shape == (env.height, env.width)
 
 
-def test_device_world_rejects_bad_actions():
-    from pufferlib.cuda_kernels import squared
+def test_gpu_rejects_bad_actions_and_steps_nothing():
     from pufferlib.ocean.squared import Squared
-    world = squared.device_world(Squared(num_envs=2, size=3))
+    env = Squared(num_envs=2, size=3, device="cuda")
     with pytest.raises(APIUsageError, match="reset"):
-        world.step(np.zeros(2, np.int32))
-    world.reset(0)
-    for bad in (np.zeros(3, np.int32), np.full(2, 5, np.int32), np.zeros(2, np.float32)):
+        env.step(np.zeros(2, np.int32))
+    env.reset(0)
+    before = env.observations.copy_to_host()
+    for bad in (np.zeros(3, np.int32), np.full(2, 5, np.int32), np.zeros(2, np.float32), np.full(2, -1)):
         with pytest.raises(APIUsageError):
-            world.step(bad)
+            env.step(bad)
+        np.testing.assert_array_equal(env.observations.copy_to_host(), before)
+        assert env.tick == 0
+    env.step(np.ones(2, np.int64))
+    assert env.tick == 1
 
 
 def test_device_function_requires_njit():
