@@ -5,7 +5,9 @@ Runs under the CUDA simulator (``NUMBA_ENABLE_CUDASIM=1``, a separate pytest inv
 ``.ci/run``) or on a real GPU; skipped otherwise.
 """
 import os
+import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -30,6 +32,13 @@ def _quiet_uint64_overflow():
 @pytest.mark.parametrize("name", sorted(ENVS))
 def test_gpu_matches_cpu(name):
     check_cuda_matches_cpu(env_creator(name))
+
+
+def test_gpu_matches_cpu_for_box_and_multidiscrete_actions():
+    sys.path.insert(0, str(Path(__file__).parent))
+    from _toy_envs import BoxDrift, MultiCounter
+    check_cuda_matches_cpu(BoxDrift)
+    check_cuda_matches_cpu(MultiCounter)
 
 
 def test_check_catches_a_gpu_reset_that_keeps_logs(monkeypatch):

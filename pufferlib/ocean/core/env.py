@@ -117,8 +117,11 @@ class OceanEnv(PufferEnv):
         self._reset_fn, self._step_fn = drivers.derive(
             cls, self.layout.key, unpack, unpack_bounds, clear_log, self.actions.ndim, self.actions.dtype.str, self.parallel)
         # Warm-up: compile (or load from Numba's cache) now, not on the user's first step.
+        valid = np.clip(0, self.layout.action_low, self.layout.action_high)
+        warm = np.empty_like(self.actions)
+        warm.reshape(self.num_agents, -1)[:] = valid
         self.reset(self.seed)
-        self.step(self.actions)
+        self.step(warm)
         self.reset(self.seed)
         self._ctx[READY] = 0
 
@@ -198,10 +201,11 @@ class OceanEnv(PufferEnv):
             allowed = f"integers in [{lo[0]}, {hi[0]}] for {space}"
         else:
             allowed = f"integers with component k in [start[k], start[k] + nvec[k] - 1] for {space}"
-        bad = a.reshape(len(a), -1) if a.ndim > 1 else a
-        raise APIUsageError(f"actions must be {allowed}; got min {np.nanmin(bad) if bad.size else None}, "
-                            f"max {np.nanmax(bad) if bad.size else None}"
-                            + (", NaN" if a.dtype.kind == "f" and np.isnan(a).any() else ""))
+        finite = a[np.isfinite(a)] if a.dtype.kind == "f" else a
+        got = f"min {finite.min()}, max {finite.max()}" if finite.size else "no finite values"
+        if a.dtype.kind == "f" and not np.isfinite(a).all():
+            got += ", and NaN or infinite values"
+        raise APIUsageError(f"actions must be {allowed}; got {got}")
 
     def _convert_actions(self, actions):
         """Actions of another dtype or layout, converted for the compiled check (no silent casts)."""
