@@ -1,7 +1,7 @@
 """pufferlib, Numba edition: PufferLib's environment API, environments compiled by Numba.
 
-Importing this package compiles nothing; ``make`` and ``emulate`` import their
-machinery on first use.
+Importing this package compiles nothing; ``make``, ``emulate`` and ``check_env`` import
+their machinery on first use.
 """
 from pufferlib.environment import PufferEnv, set_buffers
 from pufferlib.exceptions import APIUsageError, EnvironmentSetupError, WorkerError
@@ -22,7 +22,13 @@ def emulate(env, num_envs: int = 1, **kwargs):
     return _emulate(env, num_envs=num_envs, **kwargs)
 
 
+def check_env(env_cls, config=None, skip=()) -> dict:
+    """Run the conformance checks on a Numba env class. See :func:`pufferlib.ocean.testing.check_env`."""
+    from pufferlib.ocean.testing import check_env as _check_env
+    return _check_env(env_cls, config=config, skip=skip)
+
+
 __all__ = [
     "PufferEnv", "set_buffers", "APIUsageError", "EnvironmentSetupError", "WorkerError",
-    "make", "emulate", "make_space", "make_discrete", "make_multi_discrete",
+    "make", "emulate", "check_env", "make_space", "make_discrete", "make_multi_discrete",
 ]
