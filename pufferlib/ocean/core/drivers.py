@@ -7,7 +7,7 @@ compiles them serially and in parallel, each under its own name so Numba's on-di
 keeps them apart, and with ``__pufferlib_sources__`` naming the env's files so the cache
 stamp covers the framework and that env only (see :mod:`pufferlib.ocean.core.cache`).
 
-A step is one compiled call with two arguments, ``driver(ctx, actions)``: it checks the
+A step is one compiled call with two arguments, ``driver(ctx_address, actions)``: it checks the
 env is ready, checks the whole action batch (shape, range, NaN) while copying it into the
 world's ``actions`` buffer, steps every env, writes observations, counts the tick and says
 whether logs are due. On any error it returns a code before anything is stepped.
@@ -25,7 +25,7 @@ from numba.np import numpy_support
 
 import pufferlib.ocean.core.cache as _cache
 from pufferlib.ocean.core.rng import seed_state
-from pufferlib.ocean.core.world import AGENTS_PER_ENV, LOG_INTERVAL, NUM_ENVS, READY, TICK
+from pufferlib.ocean.core.world import AGENTS_PER_ENV, LOG_INTERVAL, NUM_ENVS, READY, TICK, ctx_array
 
 #: Driver return codes. 0: stepped; 1: stepped and logs are due; others: nothing stepped.
 STEP_OK, STEP_LOG_DUE, ERR_SHAPE, ERR_RANGE, ERR_NOT_READY = 0, 1, 2, 3, 4
@@ -128,7 +128,8 @@ def end_step(ctx):
     return STEP_OK
 
 
-def step_driver(ctx, user_actions):
+def step_driver(ctx_addr, user_actions):
+    ctx = ctx_array(ctx_addr)
     err = BEGIN_STEP(ctx, user_actions)
     if err != STEP_OK:
         return err
@@ -136,7 +137,8 @@ def step_driver(ctx, user_actions):
     return END_STEP(ctx)
 
 
-def step_driver_parallel(ctx, user_actions):
+def step_driver_parallel(ctx_addr, user_actions):
+    ctx = ctx_array(ctx_addr)
     # Numba's parfors lose writes made through a namedtuple of arrays inside a prange
     # body (numba 0.68), so each chunk calls the compiled serial step_range instead.
     err = BEGIN_STEP(ctx, user_actions)
@@ -149,19 +151,20 @@ def step_driver_parallel(ctx, user_actions):
     return END_STEP(ctx)
 
 
-def reset_driver(ctx, seed):
-    RESET_RANGE(ctx, seed[0], 0, ctx[NUM_ENVS])
+def reset_driver(ctx_addr, seed):
+    ctx = ctx_array(ctx_addr)
+    RESET_RANGE(ctx, seed, 0, ctx[NUM_ENVS])
     ctx[TICK] = 0
     ctx[READY] = 1
     return 0
 
 
-def reset_driver_parallel(ctx, seed):
+def reset_driver_parallel(ctx_addr, seed):
+    ctx = ctx_array(ctx_addr)
     n = ctx[NUM_ENVS]
     chunks = min(n, CHUNKS)
-    s = seed[0]
     for c in prange(chunks):
-        RESET_RANGE(ctx, s, c * n // chunks, (c + 1) * n // chunks)
+        RESET_RANGE(ctx, seed, c * n // chunks, (c + 1) * n // chunks)
     ctx[TICK] = 0
     ctx[READY] = 1
     return 0
@@ -209,15 +212,14 @@ def _rebind(template, name, bindings, sources, signatures=None, parallel=False, 
 
 
 def action_signatures(actions: np.ndarray):
-    """Accepted user action types: C-contiguous arrays of the buffer's rank, int32/int64
-    for integer action buffers, float32/float64 for float ones."""
-    ctx = types.int64[::1]
+    """Step driver signatures ``int32(ctx address, actions)``: C-contiguous actions of the
+    buffer's rank, int32/int64 for integer action buffers, float32/float64 for float ones."""
     kinds = (np.int32, np.int64) if actions.dtype.kind in "iu" else (np.float32, np.float64)
-    return [types.int32(ctx, types.Array(numpy_support.from_dtype(np.dtype(k)), actions.ndim, "C"))
+    return [types.int32(types.int64, types.Array(numpy_support.from_dtype(np.dtype(k)), actions.ndim, "C"))
             for k in kinds]
 
 
-RESET_SIGNATURE = [types.int32(types.int64[::1], types.int64[::1])]
+RESET_SIGNATURE = [types.int32(types.int64, types.int64)]
 _CTX = types.int64[::1]
 
 

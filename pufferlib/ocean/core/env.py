@@ -8,7 +8,7 @@ from pufferlib.environment import PufferEnv
 from pufferlib.exceptions import APIUsageError
 from pufferlib.ocean.core import drivers
 from pufferlib.ocean.core.drivers import ERR_NOT_READY, ERR_SHAPE, STEP_LOG_DUE, sum_logs
-from pufferlib.ocean.core.world import READY, STEP_BUFFERS, TICK, Layout
+from pufferlib.ocean.core.world import READY, STEP_BUFFERS, TICK, Layout, address
 from pufferlib.spaces import Box
 
 DEVICES = ("cpu", "cuda")
@@ -101,7 +101,6 @@ class OceanEnv(PufferEnv):
         #: The world as kernels see it: a namedtuple of this env's arrays.
         self.world = self.layout.world_type()(*(arrays[k] for k in self.layout.world_names))
         self.init_world()
-        self._seed_arr = np.zeros(1, np.int64)
         self._closed = False
         self.parallel = self.num_threads > 1 and self.num_envs >= 2
         if device == "cuda":
@@ -111,6 +110,7 @@ class OceanEnv(PufferEnv):
             return
         self._cuda = None
         self._ctx = self.layout.ctx(arrays, self.num_envs, self.agents_per_env, self.log_interval)
+        self._ctx_addr = address(self._ctx)
         unpack, unpack_bounds, clear_log, _ = self.layout.compile_unpack()
         if self.parallel:
             numba.set_num_threads(self.num_threads)
@@ -124,6 +124,7 @@ class OceanEnv(PufferEnv):
         self.step(warm)
         self.reset(self.seed)
         self._ctx[READY] = 0
+        self.step = self._fast_step()
 
     def init_world(self):
         """Hook: write configuration into the freshly allocated world arrays (e.g.
@@ -142,8 +143,7 @@ class OceanEnv(PufferEnv):
         Returns ``(observations, infos)`` with ``infos == []``.
         Raises APIUsageError for a seed that is not an int in ``[0, 2**62]``, or after ``close()``.
         """
-        self._seed_arr[0] = self._check_reset(seed)
-        self._reset_fn(self._ctx, self._seed_arr)
+        self._reset_fn(self._ctx_addr, self._check_reset(seed))
         return self.observations, []
 
     def _check_reset(self, seed):
@@ -169,14 +169,33 @@ class OceanEnv(PufferEnv):
         Raises:
             APIUsageError: wrong shape, dtype or range (nothing is stepped), a step
                 before ``reset()``, or after ``close()``.
+
+        On the CPU, ``env.step`` is an instance attribute: a closure over the compiled
+        driver doing exactly this with fewer lookups (the Python-side cost decides the
+        speed of a one-env step).
         """
         try:
-            code = self._step_fn(self._ctx, actions)
+            code = self._step_fn(self._ctx_addr, actions)
         except TypeError:
-            code = self._step_fn(self._ctx, self._convert_actions(actions))
+            code = self._step_fn(self._ctx_addr, self._convert_actions(actions))
         if code:
             return self._step_code(code, actions)
         return self.observations, self.rewards, self.terminals, self.truncations, []
+
+    def _fast_step(self):
+        fn, addr, convert, on_code = self._step_fn, self._ctx_addr, self._convert_actions, self._step_code
+        obs, rew, term, trunc = self.observations, self.rewards, self.terminals, self.truncations
+
+        def step(actions):
+            try:
+                code = fn(addr, actions)
+            except TypeError:
+                code = fn(addr, convert(actions))
+            if code:
+                return on_code(code, actions)
+            return obs, rew, term, trunc, []
+        step.__doc__ = OceanEnv.step.__doc__
+        return step
 
     def _step_code(self, code, actions):
         if code == STEP_LOG_DUE:

@@ -39,9 +39,9 @@ from numba.extending import intrinsic
 from pufferlib.exceptions import APIUsageError
 from pufferlib.spaces import Box, Discrete, MultiDiscrete
 
-#: ctx header slots, then each array's address and dimensions.
-NUM_ENVS, AGENTS_PER_ENV, READY, TICK, LOG_INTERVAL = range(5)
-HEADER = 5
+#: ctx header slots (LENGTH: the number of slots in ctx), then each array's address and dimensions.
+LENGTH, NUM_ENVS, AGENTS_PER_ENV, READY, TICK, LOG_INTERVAL = range(6)
+HEADER = 6
 
 STEP_BUFFERS = ("observations", "rewards", "terminals", "truncations", "actions")
 #: Allocated and in ``ctx`` but not in the namedtuple kernels receive: a smaller world
@@ -88,6 +88,13 @@ def _voidptr(typingctx, addr):
     def codegen(context, builder, signature, args):
         return builder.inttoptr(args[0], context.get_value_type(types.voidptr))
     return sig, codegen
+
+
+@njit(inline="always")
+def ctx_array(addr):
+    """The int64 ctx array at address ``addr`` (its first slot holds its length; compiled code only)."""
+    n = carray(_voidptr(addr), (1,), np.int64)[0]
+    return carray(_voidptr(addr), (n,), np.int64)
 
 
 def address(arr: np.ndarray) -> int:
@@ -193,7 +200,8 @@ class Layout:
         return out
 
     def ctx(self, arrays: dict, num_envs: int, agents_per_env: int, log_interval: int) -> np.ndarray:
-        """The int64 context array: header, then per array its address and dimensions
+        """The int64 context array: header, then per array its address and dimensions.
+        Drivers receive its address (an int: the cheapest argument for Numba's dispatcher)
         (in :attr:`names` order; :func:`compile_unpack` reads the same order)."""
         head = [0] * HEADER
         head[NUM_ENVS], head[AGENTS_PER_ENV], head[LOG_INTERVAL] = num_envs, agents_per_env, log_interval
@@ -203,6 +211,7 @@ class Layout:
             assert arr.shape == self.shapes[name] and arr.dtype == self.decl[name].dtype, name
             body.append(address(arr))
             body.extend(arr.shape)
+        head[LENGTH] = HEADER + len(body)
         return np.array(head + body, dtype=np.int64)
 
     def world_type(self):
