@@ -46,6 +46,8 @@ def test_check_catches_a_gpu_reset_that_keeps_logs(monkeypatch):
     import pufferlib.cuda_kernels as ck
     from pufferlib.ocean.squared import Squared
 
+    from pufferlib.ocean.core.drivers import start_episode
+    from pufferlib.ocean.core.rng import seed_state
     real = ck.kernel_functions
 
     def no_log_clearing(env_cls, clear_log):
@@ -53,8 +55,9 @@ def test_check_catches_a_gpu_reset_that_keeps_logs(monkeypatch):
         def keep(w, e):
             return
         fns = real(env_cls, clear_log)
-        reset = fns["reset_kernel"]
-        reset.__globals__["CLEAR_LOG"] = keep
+        start = ck._rebound(start_episode, {"SEED_STATE": ck.device_function(seed_state), "CLEAR_LOG": keep,
+                                            "RESET_ENV": ck.device_function(env_cls.reset_env)})
+        fns["reset_kernel"].__globals__["START_EPISODE"] = ck.cuda().jit(device=True)(start)
         return fns
     monkeypatch.setattr(ck, "kernel_functions", no_log_clearing)
     ck._kernels.cache_clear()

@@ -101,21 +101,15 @@ def blocks(n: int) -> int:
     return max(1, (n + THREADS_PER_BLOCK - 1) // THREADS_PER_BLOCK)
 
 
-# ---- kernel templates: SEED_STATE, CLEAR_LOG, RESET_ENV, STEP_ENV, OBSERVE_AGENT are rebound ----
-SEED_STATE = CLEAR_LOG = RESET_ENV = STEP_ENV = OBSERVE_AGENT = None
+# ---- kernel templates: START_EPISODE, STEP_ENV, OBSERVE_AGENT are rebound per env ----
+START_EPISODE = STEP_ENV = OBSERVE_AGENT = None
 CUDA = None  # the numba.cuda module, bound with the rest
 
 
 def reset_kernel(w, seed, agents):
     e = CUDA.grid(1)
     if e < w.envs.shape[0]:
-        w.envs[e]["rng"] = SEED_STATE(np.int64(seed) + np.int64(e), 0)
-        CLEAR_LOG(w, e)
-        for a in range(e * agents, (e + 1) * agents):
-            w.rewards[a] = 0.0
-            w.terminals[a] = False
-            w.truncations[a] = False
-        RESET_ENV(w, e)
+        START_EPISODE(w, e, seed, agents)
 
 
 def check_kernel(src, dst, low, high, flag):
@@ -158,12 +152,13 @@ def kernel_functions(env_cls, clear_log) -> dict:
     """``{template name: Python function}``: this module's kernel templates with their
     globals bound to ``env_cls``'s kernels as device functions (for ``cuda.jit`` or
     ``cuda.compile_ptx``)."""
-    from pufferlib.ocean.core.drivers import no_observe
+    from pufferlib.ocean.core.drivers import no_observe, start_episode
     from pufferlib.ocean.core.rng import seed_state
     _cuda = cuda()
-    bindings = {"CUDA": _cuda, "SEED_STATE": device_function(seed_state),
-                "CLEAR_LOG": device_function(clear_log),
-                "RESET_ENV": device_function(env_cls.reset_env),
+    start = _rebound(start_episode, {"SEED_STATE": device_function(seed_state),
+                                     "CLEAR_LOG": device_function(clear_log),
+                                     "RESET_ENV": device_function(env_cls.reset_env)})
+    bindings = {"CUDA": _cuda, "START_EPISODE": _cuda.jit(device=True)(start),
                 "STEP_ENV": device_function(env_cls.step_env),
                 "OBSERVE_AGENT": device_function(getattr(env_cls, "observe_agent", None) or no_observe)}
     return {name: _rebound(globals()[name], bindings) for name in TEMPLATES}

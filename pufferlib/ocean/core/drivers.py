@@ -77,7 +77,8 @@ def UNPACK(ctx):  # noqa: N802  (placeholders, rebound by derive())
 
 
 STEP_ENV = RESET_ENV = OBSERVE_AGENT = CLEAR_LOG = STEP_RANGE = RESET_RANGE = BEGIN_STEP = END_STEP = UNPACK
-UNPACK_BOUNDS = UNPACK
+UNPACK_BOUNDS = START_EPISODE = UNPACK
+SEED_STATE = seed_state
 
 #: The parallel drivers split envs into at most this many contiguous chunks.
 CHUNKS = 64
@@ -93,18 +94,24 @@ def step_range(ctx, lo, hi):
             OBSERVE_AGENT(w, e, s)
 
 
+def start_episode(w, e, seed, agents):
+    """Seed env ``e`` with ``seed + e``, zero its log and its agents' step buffers, and call
+    the env's reset kernel (shared by the CPU drivers and the GPU reset kernel)."""
+    w.envs[e]["rng"] = SEED_STATE(np.int64(seed) + np.int64(e), 0)
+    CLEAR_LOG(w, e)
+    for a in range(e * agents, (e + 1) * agents):
+        w.rewards[a] = 0.0
+        w.terminals[a] = False
+        w.truncations[a] = False
+    RESET_ENV(w, e)
+
+
 def reset_range(ctx, seed, lo, hi):
     """Seed and reset envs ``lo..hi-1``: log and step buffers zeroed, observations written."""
     w = UNPACK(ctx)
     agents = ctx[AGENTS_PER_ENV]
     for e in range(lo, hi):
-        w.envs[e]["rng"] = seed_state(np.int64(seed) + np.int64(e), 0)
-        CLEAR_LOG(w, e)
-        for a in range(e * agents, (e + 1) * agents):
-            w.rewards[a] = 0.0
-            w.terminals[a] = False
-            w.truncations[a] = False
-        RESET_ENV(w, e)
+        START_EPISODE(w, e, seed, agents)
         for s in range(agents):
             OBSERVE_AGENT(w, e, s)
 
@@ -232,6 +239,7 @@ def derive(env_cls, layout_key, unpack, unpack_bounds, clear_log, action_ndim, a
     kernels = {"UNPACK": unpack, "UNPACK_BOUNDS": unpack_bounds, "CLEAR_LOG": clear_log, "STEP_ENV": env_cls.step_env,
                "RESET_ENV": env_cls.reset_env,
                "OBSERVE_AGENT": getattr(env_cls, "observe_agent", None) or no_observe}
+    kernels["START_EPISODE"] = _rebind(start_episode, f"start_episode__{tag}", kernels, sources, inline=True)
     # The per-chunk bodies: inlined into the serial drivers, called by the parallel ones.
     inline = not parallel
     sig_step = None if inline else [types.none(_CTX, types.int64, types.int64)]
