@@ -50,11 +50,11 @@ def test_check_catches_a_gpu_reset_that_keeps_logs(monkeypatch):
     from pufferlib.ocean.core.rng import seed_state
     real = ck.kernel_functions
 
-    def no_log_clearing(env_cls, clear_log):
+    def no_log_clearing(env_cls, clear_log, exact):
         @ck.cuda().jit(device=True)
         def keep(w, e):
             return
-        fns = real(env_cls, clear_log)
+        fns = real(env_cls, clear_log, exact)
         start = ck._rebound(start_episode, {"SEED_STATE": ck.device_function(seed_state), "CLEAR_LOG": keep,
                                             "RESET_ENV": ck.device_function(env_cls.reset_env)})
         fns["reset_kernel"].__globals__["START_EPISODE"] = ck.cuda().jit(device=True)(start)

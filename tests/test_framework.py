@@ -218,3 +218,17 @@ def test_state_of_a_declared_world():
 def test_make_space_helpers_on_the_env():
     assert OceanEnv.make_discrete(3) == gymnasium.spaces.Discrete(3)
     assert pufferlib.make("puffer_squared", num_envs=2).num_agents == 2
+
+
+def test_actions_are_checked_as_stored():
+    """Floats are checked after rounding to the buffer dtype; integers must not wrap around."""
+    box = BoxDrift(num_envs=1)
+    box.reset(0)
+    box.step(np.full((2, 2), 1.0 + 1e-12))       # float64 that rounds to float32 1.0: accepted
+    assert box.tick == 1
+    counter = MultiCounter(num_envs=1)
+    counter.reset(0)
+    wraps = np.array([[2**32, 1]], np.int64)     # int32(2**32) would be 0, a valid action
+    with pytest.raises(APIUsageError):
+        counter.step(wraps)
+    assert counter.tick == 0

@@ -103,6 +103,7 @@ def blocks(n: int) -> int:
 
 # ---- kernel templates: START_EPISODE, STEP_ENV, OBSERVE_AGENT are rebound per env ----
 START_EPISODE = STEP_ENV = OBSERVE_AGENT = None
+EXACT = True
 CUDA = None  # the numba.cuda module, bound with the rest
 
 
@@ -113,13 +114,15 @@ def reset_kernel(w, seed, agents):
 
 
 def check_kernel(src, dst, low, high, flag):
+    # The same rule as pufferlib.ocean.core.drivers.check_actions, a thread per component.
     i = CUDA.grid(1)
     if i < src.shape[0]:
         k = i % low.shape[0]
         v = src[i]
-        if v < low[k] or v > high[k] or (v - v) != 0:
-            flag[0] = 1
         dst[i] = v
+        x = dst[i]
+        if x < low[k] or x > high[k] or (x - x) != 0 or (EXACT and x != v):
+            flag[0] = 1
 
 
 def step_kernel(w, flag):
@@ -148,10 +151,10 @@ def log_kernel(logs, out):
 TEMPLATES = ("reset_kernel", "check_kernel", "step_kernel", "observe_kernel", "log_kernel")
 
 
-def kernel_functions(env_cls, clear_log) -> dict:
+def kernel_functions(env_cls, clear_log, exact=True) -> dict:
     """``{template name: Python function}``: this module's kernel templates with their
     globals bound to ``env_cls``'s kernels as device functions (for ``cuda.jit`` or
-    ``cuda.compile_ptx``)."""
+    ``cuda.compile_ptx``); ``exact``: the action buffer holds integers."""
     from pufferlib.ocean.core.drivers import no_observe, start_episode
     from pufferlib.ocean.core.rng import seed_state
     _cuda = cuda()
@@ -159,15 +162,16 @@ def kernel_functions(env_cls, clear_log) -> dict:
                                      "CLEAR_LOG": device_function(clear_log),
                                      "RESET_ENV": device_function(env_cls.reset_env)})
     bindings = {"CUDA": _cuda, "START_EPISODE": _cuda.jit(device=True)(start),
+                "EXACT": bool(exact),
                 "STEP_ENV": device_function(env_cls.step_env),
                 "OBSERVE_AGENT": device_function(getattr(env_cls, "observe_agent", None) or no_observe)}
     return {name: _rebound(globals()[name], bindings) for name in TEMPLATES}
 
 
 @functools.lru_cache(maxsize=None)
-def _kernels(env_cls, clear_log):
+def _kernels(env_cls, clear_log, exact):
     _cuda = cuda()
-    return {name: _cuda.jit(fn) for name, fn in kernel_functions(env_cls, clear_log).items()}
+    return {name: _cuda.jit(fn) for name, fn in kernel_functions(env_cls, clear_log, exact).items()}
 
 
 class CudaBackend:
@@ -196,7 +200,7 @@ class CudaBackend:
         self.env = env
         layout = env.layout
         clear_log = layout.compile_unpack()[2]
-        self.kernels = _kernels(type(env), clear_log)
+        self.kernels = _kernels(type(env), clear_log, env.actions.dtype.kind in "iu")
         dev = {name: _cuda.to_device(np.ascontiguousarray(getattr(env, name))) for name in layout.names}
         for name, arr in dev.items():
             setattr(env, name, arr)
@@ -318,16 +322,20 @@ def compile_ptx(env, cc=(9, 0)) -> dict:
         ``{kernel name: PTX text}`` for the reset, check, step, observe and log kernels.
 
     Raises:
-        numba.core.errors.TypingError: a kernel uses something numba.cuda cannot compile.
+        pufferlib.EnvironmentSetupError: under ``NUMBA_ENABLE_CUDASIM=1`` (the simulator
+            has no compiler).
+        numba.core.errors.TypingError, TypeError: a kernel uses something numba.cuda
+            cannot compile (``np.random``, allocation, Python objects).
     """
     import contextlib
+    import os
     from unittest import mock
 
     import numba
     from numba import types
     _cuda = cuda()
     clear_log = env.layout.compile_unpack()[2]
-    fns = kernel_functions(type(env), clear_log)
+    fns = kernel_functions(type(env), clear_log, env.actions.dtype.kind in "iu")
     world = numba.typeof(env.world)
     flag = types.int32[::1]
     actions = numba.typeof(np.ascontiguousarray(env.actions).reshape(-1))
@@ -343,5 +351,12 @@ def compile_ptx(env, cc=(9, 0)) -> dict:
     from numba.cuda import dispatcher as _dispatcher
     patch = (mock.patch.object(_dispatcher, "get_current_device", lambda: device)
              if hasattr(_dispatcher, "get_current_device") else contextlib.nullcontext())
+    if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1":
+        raise EnvironmentSetupError("compile_ptx needs numba.cuda's compiler; unset NUMBA_ENABLE_CUDASIM "
+                                    "(the CUDA simulator runs kernels as Python and compiles nothing)")
     with patch:
-        return {name: _cuda.compile_ptx(fns[name], sig, cc=tuple(cc))[0] for name, sig in sigs.items()}
+        try:
+            return {name: _cuda.compile_ptx(fns[name], sig, cc=tuple(cc))[0] for name, sig in sigs.items()}
+        except RecursionError as exc:  # numba-cuda's typing recurses on some CPU-only calls
+            raise TypeError(f"{type(env).__name__}'s kernels use something numba.cuda cannot compile "
+                            "(np.random, allocation or Python objects?)") from exc

@@ -157,9 +157,7 @@ def check_native_matches_vector(env_cls, config=None):
     cfg = dict(env_cls.test_config() if config is None else config)
     cfg["num_envs"] = 1
     backends = ["Serial"]
-    module = sys.modules.get(env_cls.__module__)
-    importable = module is not None and getattr(module, env_cls.__name__, None) is env_cls \
-        and env_cls.__module__ != "__main__"
+    importable = _importable(env_cls)
     if importable:
         backends.append("Multiprocessing")
     for backend in backends:
@@ -172,6 +170,15 @@ def check_native_matches_vector(env_cls, config=None):
         _assert_same(expected, got, f"{backend} of {n} one-env instances vs native")
     if not importable:
         raise CheckSkipped("Multiprocessing needs an env class importable by module and name")
+
+
+def _importable(env_cls) -> bool:
+    """True if a fresh process can import ``env_cls`` by module and name (a file-backed module)."""
+    module = sys.modules.get(env_cls.__module__)
+    spec = getattr(module, "__spec__", None)
+    origin = getattr(spec, "origin", None)
+    return (module is not None and env_cls.__module__ != "__main__" and origin is not None
+            and os.path.isfile(origin) and getattr(module, env_cls.__name__, None) is env_cls)
 
 
 def _bad_batches(env):

@@ -13,6 +13,8 @@ walks through it.
 Randomness comes from :func:`rand_below` / :func:`next_u32` over the ``rng`` field of an
 env's record (seeded by the framework on reset), never ``np.random``.
 """
+import os
+
 import pufferlib.ocean.core.cache  # noqa: F401  (before any @njit(cache=True))
 from numba import njit
 
@@ -25,13 +27,17 @@ from pufferlib.ocean.core.world import Array
 def kernel(fn=None, *, inline=True):
     """Mark a Numba-subset function as an env kernel.
 
-    ``@kernel`` is ``numba.njit(cache=True, inline="always")``: the function is inlined
+    ``@kernel`` is ``numba.njit(cache=True, inline="always")`` (no cache for a function
+    typed at a plain ``python`` prompt, which has no source file): the function is inlined
     into the drivers at Numba's IR level (fastest code, compiled once per driver). Use
     ``@kernel(inline=False)`` for large functions called from several places, to compile
     them once. On a GPU the same source is compiled by ``numba.cuda.jit(device=True)``.
     """
     def wrap(f):
-        return njit(cache=True, inline="always" if inline else "never")(f)
+        # Numba caches only functions with a source file (or a notebook cell); at a plain
+        # `python` prompt or under `python -c` there is none, so compile without a cache.
+        cache = os.path.isfile(f.__code__.co_filename) or f.__code__.co_filename.startswith("<ipython")
+        return njit(cache=cache, inline="always" if inline else "never")(f)
     return wrap if fn is None else wrap(fn)
 
 

@@ -31,14 +31,15 @@ from pufferlib.ocean.core.world import AGENTS_PER_ENV, LOG_INTERVAL, NUM_ENVS, R
 STEP_OK, STEP_LOG_DUE, ERR_SHAPE, ERR_RANGE, ERR_NOT_READY = 0, 1, 2, 3, 4
 
 
-@njit(cache=True, inline="always")
 def check_actions(src, dst, low, high):
     """Copy the action batch ``src`` into ``dst`` while checking it, in one pass.
 
     ``src`` and ``dst`` have the same shape ``(num_agents, *action_shape)``; component ``k``
-    of each agent's flattened action must lie in ``[low[k], high[k]]`` (and be finite for
-    float actions). Returns STEP_OK, ERR_SHAPE or ERR_RANGE; ``dst`` may hold part of a
-    rejected batch (it is scratch space, rewritten by every step).
+    of each agent's flattened action, as stored in ``dst``'s dtype, must lie in
+    ``[low[k], high[k]]``, be finite, and (integer buffers, ``EXACT``) equal the given
+    value (no wrap-around). Float actions are compared after rounding to the buffer's
+    dtype, so a float64 ``0.7`` meets a float32 bound of ``0.7``. Returns STEP_OK,
+    ERR_SHAPE or ERR_RANGE; ``dst`` may hold part of a rejected batch (scratch space).
     """
     if src.shape != dst.shape:
         return ERR_SHAPE
@@ -51,14 +52,16 @@ def check_actions(src, dst, low, high):
         hi = high[0]
         for i in range(flat_src.shape[0]):
             v = flat_src[i]
-            bad |= (v < lo) | (v > hi) | ((v - v) != 0)
             flat_dst[i] = v
+            x = flat_dst[i]
+            bad |= (x < lo) | (x > hi) | ((x - x) != 0) | (EXACT & (x != v))
     else:
         for a in range(flat_src.shape[0] // k_n):
             for k in range(k_n):
                 v = flat_src[a * k_n + k]
-                bad |= (v < low[k]) | (v > high[k]) | ((v - v) != 0)
                 flat_dst[a * k_n + k] = v
+                x = flat_dst[a * k_n + k]
+                bad |= (x < low[k]) | (x > high[k]) | ((x - x) != 0) | (EXACT & (x != v))
     if bad:
         return ERR_RANGE
     return STEP_OK
@@ -77,7 +80,8 @@ def UNPACK(ctx):  # noqa: N802  (placeholders, rebound by derive())
 
 
 STEP_ENV = RESET_ENV = OBSERVE_AGENT = CLEAR_LOG = STEP_RANGE = RESET_RANGE = BEGIN_STEP = END_STEP = UNPACK
-UNPACK_BOUNDS = START_EPISODE = UNPACK
+UNPACK_BOUNDS = START_EPISODE = CHECK_ACTIONS = UNPACK
+EXACT = True  # integer action buffers: the stored value must equal the given one
 SEED_STATE = seed_state
 
 #: The parallel drivers split envs into at most this many contiguous chunks.
@@ -122,7 +126,7 @@ def begin_step(ctx, user_actions):
         return ERR_NOT_READY
     w = UNPACK(ctx)
     low, high = UNPACK_BOUNDS(ctx)
-    err = check_actions(user_actions, w.actions, low, high)
+    err = CHECK_ACTIONS(user_actions, w.actions, low, high)
     if err != STEP_OK:
         return err
     ctx[TICK] += 1
@@ -239,6 +243,9 @@ def derive(env_cls, layout_key, unpack, unpack_bounds, clear_log, action_ndim, a
     kernels = {"UNPACK": unpack, "UNPACK_BOUNDS": unpack_bounds, "CLEAR_LOG": clear_log, "STEP_ENV": env_cls.step_env,
                "RESET_ENV": env_cls.reset_env,
                "OBSERVE_AGENT": getattr(env_cls, "observe_agent", None) or no_observe}
+    exact = np.dtype(action_kind).kind in "iu"
+    kernels["CHECK_ACTIONS"] = _rebind(check_actions, f"check_actions__{tag}", {"EXACT": exact}, sources,
+                                       inline=True)
     kernels["START_EPISODE"] = _rebind(start_episode, f"start_episode__{tag}", kernels, sources, inline=True)
     # The per-chunk bodies: inlined into the serial drivers, called by the parallel ones.
     inline = not parallel
