@@ -107,10 +107,11 @@ EXACT = True
 CUDA = None  # the numba.cuda module, bound with the rest
 
 
+# Env and agent indices reach the kernels as uint32, as on the CPU.
 def reset_kernel(w, seed, agents):
     e = CUDA.grid(1)
     if e < w.envs.shape[0]:
-        START_EPISODE(w, e, seed, agents)
+        START_EPISODE(w, np.uint32(e), seed, np.uint32(agents))
 
 
 def check_kernel(src, dst, low, high, flag):
@@ -128,14 +129,14 @@ def check_kernel(src, dst, low, high, flag):
 def step_kernel(w, flag):
     e = CUDA.grid(1)
     if e < w.envs.shape[0] and flag[0] == 0:
-        STEP_ENV(w, e)
+        STEP_ENV(w, np.uint32(e))
 
 
 def observe_kernel(w, agents, flag):
     a = CUDA.grid(1)
     if a < w.rewards.shape[0] and flag[0] == 0:
         e = a // agents
-        OBSERVE_AGENT(w, e, a - e * agents)
+        OBSERVE_AGENT(w, np.uint32(e), np.uint32(a - e * agents))
 
 
 def log_kernel(logs, out):

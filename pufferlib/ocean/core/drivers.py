@@ -91,8 +91,11 @@ CHUNKS = 64
 def step_range(ctx, lo, hi):
     """Step envs ``lo..hi-1`` and write their agents' observations."""
     w = UNPACK(ctx)
-    agents = ctx[AGENTS_PER_ENV]
-    for e in range(lo, hi):
+    agents = np.uint32(ctx[AGENTS_PER_ENV])
+    # Unsigned indices: Numba then emits no negative-index wrap-around in the kernels'
+    # array accesses (Squared 4096 envs: about 8% faster). uint32, not uint64: uint32 mixed
+    # with int64 stays int64 in Numba, uint64 would become float64.
+    for e in range(np.uint32(lo), np.uint32(hi)):
         STEP_ENV(w, e)
         for s in range(agents):
             OBSERVE_AGENT(w, e, s)
@@ -113,8 +116,8 @@ def start_episode(w, e, seed, agents):
 def reset_range(ctx, seed, lo, hi):
     """Seed and reset envs ``lo..hi-1``: log and step buffers zeroed, observations written."""
     w = UNPACK(ctx)
-    agents = ctx[AGENTS_PER_ENV]
-    for e in range(lo, hi):
+    agents = np.uint32(ctx[AGENTS_PER_ENV])
+    for e in range(np.uint32(lo), np.uint32(hi)):
         START_EPISODE(w, e, seed, agents)
         for s in range(agents):
             OBSERVE_AGENT(w, e, s)

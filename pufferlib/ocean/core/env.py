@@ -40,7 +40,9 @@ class OceanEnv(PufferEnv):
     ...)``, and may override :meth:`init_world` to write configuration into the arrays.
 
     Kernels receive ``w``, a namedtuple of the world's arrays (``w.envs``, ``w.rewards``,
-    ``w.grid``...). On the CPU a step is one compiled call: a ``prange`` loop over envs
+    ``w.grid``...), and the env index ``e`` (and agent index ``s``) as ``uint32``: unsigned
+    indices spare Numba's negative-index wrap-around (``e * n + s`` with an ``int64`` ``n``
+    is ``int64`` again). On the CPU a step is one compiled call: a ``prange`` loop over envs
     with the action check, tick and log bookkeeping inside it.
 
     Args (of this base):
