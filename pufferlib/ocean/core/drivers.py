@@ -25,7 +25,8 @@ from numba.np import numpy_support
 
 import pufferlib.ocean.core.cache as _cache
 from pufferlib.ocean.core.rng import seed_state
-from pufferlib.ocean.core.world import AGENTS_PER_ENV, LOG_INTERVAL, NUM_ENVS, READY, TICK, ctx_array
+from pufferlib.ocean.core.world import (AGENTS_PER_ENV, LOG_COUNTDOWN, LOG_INTERVAL, NUM_ENVS, READY, TICK,
+                                        ctx_array)
 
 #: Driver return codes. 0: stepped; 1: stepped and logs are due; others: nothing stepped.
 STEP_OK, STEP_LOG_DUE, ERR_SHAPE, ERR_RANGE, ERR_NOT_READY = 0, 1, 2, 3, 4
@@ -137,7 +138,10 @@ def begin_step(ctx, user_actions):
 
 
 def end_step(ctx):
-    if ctx[TICK] % ctx[LOG_INTERVAL] == 0:
+    # A countdown instead of tick % log_interval: no integer division per step.
+    ctx[LOG_COUNTDOWN] -= 1
+    if ctx[LOG_COUNTDOWN] == 0:
+        ctx[LOG_COUNTDOWN] = ctx[LOG_INTERVAL]
         return STEP_LOG_DUE
     return STEP_OK
 
@@ -169,6 +173,7 @@ def reset_driver(ctx_addr, seed):
     ctx = ctx_array(ctx_addr)
     RESET_RANGE(ctx, seed, 0, ctx[NUM_ENVS])
     ctx[TICK] = 0
+    ctx[LOG_COUNTDOWN] = ctx[LOG_INTERVAL]
     ctx[READY] = 1
     return 0
 
@@ -180,6 +185,7 @@ def reset_driver_parallel(ctx_addr, seed):
     for c in prange(chunks):
         RESET_RANGE(ctx, seed, c * n // chunks, (c + 1) * n // chunks)
     ctx[TICK] = 0
+    ctx[LOG_COUNTDOWN] = ctx[LOG_INTERVAL]
     ctx[READY] = 1
     return 0
 

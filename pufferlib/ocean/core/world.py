@@ -40,8 +40,8 @@ from pufferlib.exceptions import APIUsageError
 from pufferlib.spaces import Box, Discrete, MultiDiscrete
 
 #: ctx header slots (LENGTH: the number of slots in ctx), then each array's address and dimensions.
-LENGTH, NUM_ENVS, AGENTS_PER_ENV, READY, TICK, LOG_INTERVAL = range(6)
-HEADER = 6
+LENGTH, NUM_ENVS, AGENTS_PER_ENV, READY, TICK, LOG_INTERVAL, LOG_COUNTDOWN = range(7)
+HEADER = 7
 
 STEP_BUFFERS = ("observations", "rewards", "terminals", "truncations", "actions")
 #: Allocated and in ``ctx`` but not in the namedtuple kernels receive: a smaller world
