@@ -1,5 +1,6 @@
-"""The same seed gives the same observations on every backend: native Ocean envs vs
-pufferlib.vector Serial / Multiprocessing, and CLI smoke tests."""
+"""The same seed gives the same observations on every backend: every registered Ocean env,
+4 envs natively vs 2 instances of 2 envs through pufferlib.vector Serial / Multiprocessing
+(the conformance suite checks one-env instances); CLI smoke tests."""
 import copy
 import pickle
 
@@ -8,13 +9,9 @@ import pytest
 
 import pufferlib.vector
 from pufferlib.cli import main
-from pufferlib.ocean.snake import Snake
+from pufferlib.ocean import ENVS, env_creator
 from pufferlib.ocean.squared import Squared
-
-CASES = {
-    "squared": (Squared, dict(size=5)),
-    "snake": (Snake, dict(width=20, height=16, num_snakes=3, num_food=10, vision=2)),
-}
+from pufferlib.spaces import sample_actions
 
 
 def trajectory(env, actions, seed):
@@ -27,13 +24,13 @@ def trajectory(env, actions, seed):
     return out
 
 
-@pytest.mark.parametrize("name", CASES)
+@pytest.mark.parametrize("name", sorted(ENVS))
 @pytest.mark.parametrize("backend", ["Serial", "Multiprocessing"])
 def test_backends_match_native(name, backend):
-    cls, kw = CASES[name]
+    cls = env_creator(name)
+    kw = {k: v for k, v in cls.test_config().items() if k != "num_envs"}
     native = cls(num_envs=4, **kw)
-    rng = np.random.default_rng(1)
-    actions = rng.integers(0, native.single_action_space.n, (25, native.num_agents)).astype(np.int32)
+    actions = sample_actions(native.single_action_space, native.num_agents, np.random.default_rng(1), steps=25)
     expected = trajectory(native, actions, seed=77)
     # 4 envs as 2 instances of 2 envs: instance k is reset with seed + 2k
     extra = {"num_workers": 2} if backend == "Multiprocessing" else {}
