@@ -1,12 +1,11 @@
 """Agent steps per second (SPS) of the Ocean envs: Squared (1 env, 4096 envs) and Snake
 (default config, 16 envs x 256 snakes), on one thread and on all cores.
 
-Prints, for every case, the median SPS of --repeats timed runs, the all-cores / 1-thread
-ratio measured in this same run, and the ratio to PufferLib 3.0's C envs
-(https://github.com/PufferAI/PufferLib), one thread, using fixed reference figures
-(C_REFERENCE below) measured once on the 2-core machine of the README's speed table; the
-C build is not run here, since its install downloads raylib. Random actions are drawn
-before timing.
+Prints, for every case, the median SPS of --repeats timed runs and the all-cores / 1-thread
+ratio measured in this same run. Random actions are drawn before timing. Ratios against
+PufferLib 3.0's C envs (https://github.com/PufferAI/PufferLib) come from running both in
+turn on the same machine, in fresh processes (docs/performance.md gives the figures and
+how they were taken); fixed figures from another day are not comparable on a shared machine.
 
 Usage: python benchmarks/bench_ocean.py [--seconds 3] [--repeats 3] [--threads N] [--only squared1,...]
 ``--only`` also takes any registered Ocean env name (its default configuration, no C ratio).
@@ -19,11 +18,6 @@ import statistics
 import time
 
 import numpy as np
-
-# PufferLib 3.0 C envs, agent steps per second, one thread, measured once on the 2-core
-# machine of the README's speed table (fixed figures: the C build is not run here).
-C_REFERENCE = {"squared1": 1.58e6, "squared4096": 72.6e6, "snake": 4.9e6}
-
 
 def make(case, threads):
     """The env of a case: the three reference cases, or any registered Ocean env name
@@ -72,7 +66,7 @@ def main():
     args = parser.parse_args()
     cases = args.only.split(",")
     width = max(12, *map(len, cases))
-    print(f"{'case':<{width}} {'threads':>7} {'SPS (median)':>14} {'vs C ref':>9} {'vs 1 thread':>12}")
+    print(f"{'case':<{width}} {'threads':>7} {'SPS (median)':>14} {'vs 1 thread':>12}")
     for case in cases:
         one = None
         for threads in sorted({1, args.threads}):
@@ -81,9 +75,8 @@ def main():
             env.close()
             sps = statistics.median(runs)
             one = sps if threads == 1 else one
-            ratio_c = f"{sps / C_REFERENCE[case]:>8.2f}x" if case in C_REFERENCE else f"{'n/a':>9}"
             ratio_1 = sps / one
-            print(f"{case:<{width}} {threads:>7} {sps / 1e6:>13.2f}M {ratio_c} {ratio_1:>11.2f}x", flush=True)
+            print(f"{case:<{width}} {threads:>7} {sps / 1e6:>13.2f}M {ratio_1:>11.2f}x", flush=True)
 
 
 if __name__ == "__main__":
