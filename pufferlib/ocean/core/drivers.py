@@ -1,16 +1,18 @@
-"""CPU drivers derived for every Ocean env from two templates.
+"""CPU drivers derived for every Ocean env from templates written once.
 
-:func:`step_driver` and :func:`reset_driver` are written once, with ``prange`` over envs.
-For each env class and world layout, :func:`derive` rebinds their globals (``UNPACK``,
-``STEP_ENV``, ``RESET_ENV``, ``OBSERVE_AGENT``, ``CLEAR_LOG``) to that env's kernels and
-compiles them serially and in parallel, each under its own name so Numba's on-disk cache
-keeps them apart, and with ``__pufferlib_sources__`` naming the env's files so the cache
-stamp covers the framework and that env only (see :mod:`pufferlib.ocean.core.cache`).
+The templates (``step_range``/``reset_range``, the per-env loops; ``step_driver`` /
+``reset_driver`` and their ``_parallel`` twins, which ``prange`` over at most
+:data:`CHUNKS` chunks of envs) call placeholders (``UNPACK``, ``STEP_ENV``, ``RESET_ENV``,
+``OBSERVE_AGENT``, ``CLEAR_LOG``...). For each env class and world layout, :func:`derive`
+rebinds them to that env's kernels and compiles the drivers, each under its own name so
+Numba's on-disk cache keeps them apart, and with ``__pufferlib_sources__`` naming the
+env's files so the cache stamp covers the framework and that env only (see
+:mod:`pufferlib.ocean.core.cache`).
 
-A step is one compiled call with two arguments, ``driver(ctx_address, actions)``: it checks the
-env is ready, checks the whole action batch (shape, range, NaN) while copying it into the
-world's ``actions`` buffer, steps every env, writes observations, counts the tick and says
-whether logs are due. On any error it returns a code before anything is stepped.
+A step is one compiled call with two arguments, ``driver(ctx_address, actions)``: it checks
+the env is ready, checks the whole action batch (shape, range, NaN) while copying it into
+the world's ``actions`` buffer, steps every env, writes observations, counts the tick and
+says whether logs are due. On any error it returns a code before anything is stepped.
 """
 from __future__ import annotations
 
@@ -81,7 +83,7 @@ def UNPACK(ctx):  # noqa: N802  (placeholders, rebound by derive())
 
 
 STEP_ENV = RESET_ENV = OBSERVE_AGENT = CLEAR_LOG = STEP_RANGE = RESET_RANGE = BEGIN_STEP = END_STEP = UNPACK
-UNPACK_BOUNDS = START_EPISODE = CHECK_ACTIONS = UNPACK
+UNPACK_BOUNDS = START_EPISODE = CHECK_ACTIONS = END_RESET = UNPACK
 EXACT = True  # integer action buffers: the stored value must equal the given one
 SEED_STATE = seed_state
 
@@ -156,9 +158,10 @@ def step_driver(ctx_addr, user_actions):
 
 
 def step_driver_parallel(ctx_addr, user_actions):
+    # Numba's parfors lose writes made through a namedtuple of arrays inside a prange body
+    # (numba 0.68; github.com/numba/numba/issues/7135), so each chunk calls the compiled
+    # serial step_range instead of touching the world here.
     ctx = ctx_array(ctx_addr)
-    # Numba's parfors lose writes made through a namedtuple of arrays inside a prange
-    # body (numba 0.68), so each chunk calls the compiled serial step_range instead.
     err = BEGIN_STEP(ctx, user_actions)
     if err != STEP_OK:
         return err
@@ -169,13 +172,17 @@ def step_driver_parallel(ctx_addr, user_actions):
     return END_STEP(ctx)
 
 
-def reset_driver(ctx_addr, seed):
-    ctx = ctx_array(ctx_addr)
-    RESET_RANGE(ctx, seed, 0, ctx[NUM_ENVS])
+def end_reset(ctx):
     ctx[TICK] = 0
     ctx[LOG_COUNTDOWN] = ctx[LOG_INTERVAL]
     ctx[READY] = 1
     return 0
+
+
+def reset_driver(ctx_addr, seed):
+    ctx = ctx_array(ctx_addr)
+    RESET_RANGE(ctx, seed, 0, ctx[NUM_ENVS])
+    return END_RESET(ctx)
 
 
 def reset_driver_parallel(ctx_addr, seed):
@@ -184,10 +191,7 @@ def reset_driver_parallel(ctx_addr, seed):
     chunks = min(n, CHUNKS)
     for c in prange(chunks):
         RESET_RANGE(ctx, seed, c * n // chunks, (c + 1) * n // chunks)
-    ctx[TICK] = 0
-    ctx[LOG_COUNTDOWN] = ctx[LOG_INTERVAL]
-    ctx[READY] = 1
-    return 0
+    return END_RESET(ctx)
 
 
 @njit(cache=True)
@@ -265,6 +269,7 @@ def derive(env_cls, layout_key, unpack, unpack_bounds, clear_log, action_ndim, a
         "RESET_RANGE": _rebind(reset_range, f"reset_range__{tag}", kernels, sources, sig_reset, inline=inline),
         "BEGIN_STEP": _rebind(begin_step, f"begin_step__{tag}", kernels, sources, inline=True),
         "END_STEP": njit(inline="always")(end_step),
+        "END_RESET": njit(inline="always")(end_reset),
     }
     dummy = np.zeros((1,) * action_ndim, np.dtype(action_kind))
     step_t, reset_t = (step_driver_parallel, reset_driver_parallel) if parallel else (step_driver, reset_driver)

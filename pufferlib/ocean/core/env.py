@@ -84,7 +84,8 @@ class OceanEnv(PufferEnv):
                 raise APIUsageError(f"{cls.__name__} must set the kernel {hook}(w, e) as a class attribute")
         self.num_envs = check_int("num_envs", num_envs, 1)
         self.agents_per_env = check_int("agents_per_env", agents_per_env, 1)
-        self.num_agents = self.num_envs * self.agents_per_env
+        self.num_agents = check_int("num_envs * agents_per_env", self.num_envs * self.agents_per_env, 1,
+                                    2**31 - 1)  # kernels index agents with uint32
         if device not in DEVICES:
             raise APIUsageError(f"device must be one of {DEVICES}, got {device!r}")
         if device == "cuda" and buf is not None:
