@@ -78,6 +78,12 @@ def counter_reset(w, e):
         w.observations[e, k] = w.counts[e, k]
 
 
+@kernel(inline=False)
+def counter_total(w, e):
+    """A helper compiled once and called (not inlined) from the kernels."""
+    return w.counts[e, 0] + w.counts[e, 1] + w.counts[e, 2]
+
+
 @kernel
 def counter_step(w, e):
     env = w.envs[e]
@@ -89,7 +95,7 @@ def counter_step(w, e):
     w.terminals[e] = env["tick"] >= 5
     w.truncations[e] = False
     if env["tick"] >= 5:
-        w.logs[e]["score"] += w.counts[e, 0] + w.counts[e, 1] + w.counts[e, 2]
+        w.logs[e]["score"] += counter_total(w, e)
         w.logs[e]["n"] += 1.0
         counter_reset(w, e)
     for j in range(3):
