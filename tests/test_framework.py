@@ -7,8 +7,11 @@ import textwrap
 from pathlib import Path
 
 import gymnasium
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import numpy as np
 import pytest
+from numba import literal_unroll, njit
 
 import pufferlib
 from pufferlib import APIUsageError, EnvironmentSetupError
@@ -232,3 +235,50 @@ def test_actions_are_checked_as_stored():
     with pytest.raises(APIUsageError):
         counter.step(wraps)
     assert counter.tick == 0
+
+
+# ---- the derived context: every declared array comes back whole from compiled code --------
+RECORD = np.dtype([("a", np.int16), ("b", np.float64)], align=True)
+DTYPES = [np.int8, np.uint16, np.int32, np.float32, np.float64, np.bool_, RECORD]
+
+
+@settings(max_examples=10)
+@given(specs=st.lists(st.tuples(st.sampled_from(DTYPES), st.sampled_from(["num_envs", "num_agents", "k", 3]),
+                                st.lists(st.integers(1, 4), max_size=2)), max_size=4),
+       num_envs=st.integers(1, 3), k=st.integers(1, 5))
+def test_compiled_unpack_returns_every_declared_array(specs, num_envs, k):
+    """The ctx built from a declaration and the generated unpack agree on every array."""
+    from types import SimpleNamespace
+
+    from pufferlib.ocean.core.world import Layout, address, ctx_array
+    world = {"envs": Array(ENV, "num_envs")}
+    for i, (dtype, first, rest) in enumerate(specs):
+        world[f"a{i}"] = Array(dtype, first, *rest)
+    env = SimpleNamespace(num_envs=num_envs, num_agents=2 * num_envs, k=k,
+                          single_observation_space=gymnasium.spaces.Box(0, 1, (2,), np.uint8),
+                          single_action_space=gymnasium.spaces.MultiDiscrete([3, 2]),
+                          actions=np.zeros((2 * num_envs, 2), np.int32))
+    layout = Layout(env, world, ("score",))
+    arrays = layout.allocate({})
+    ctx = layout.ctx(arrays, num_envs, 2, 8)
+    unpack, unpack_bounds = layout.compile_unpack()[:2]
+
+    @njit
+    def probe(addr, out):
+        ctx = ctx_array(addr)
+        i = 0
+        for arr in literal_unroll(unpack(ctx)):
+            out[2 * i] = arr.ctypes.data
+            out[2 * i + 1] = arr.size
+            i += 1
+        low, high = unpack_bounds(ctx)
+        out[2 * i] = low.ctypes.data
+        out[2 * i + 1] = high.ctypes.data
+    names = layout.world_names
+    out = np.zeros(2 * len(names) + 2, np.int64)
+    probe(address(ctx), out)
+    for i, name in enumerate(names):
+        assert arrays[name].shape == layout.shapes[name]
+        assert out[2 * i] == address(arrays[name]) and out[2 * i + 1] == arrays[name].size, name
+    assert out[-2] == address(arrays["action_low"]) and out[-1] == address(arrays["action_high"])
+    assert list(arrays["action_high"]) == [2, 1]
