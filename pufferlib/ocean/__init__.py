@@ -1,7 +1,10 @@
 """The Ocean suite: environments written as Numba kernels over structured arrays.
 
 Registry: ``ENVS`` maps a short name to ``(module, class name, one-line description)``.
-Modules are imported lazily, so listing envs compiles nothing.
+Modules are imported lazily, so listing envs compiles nothing. An env is one file here (an
+:class:`pufferlib.ocean.core.OceanEnv` subclass; a large game may be a folder) plus one
+line in ``ENVS``: ``pufferlib.make('puffer_<name>')``, ``puffer bench <name>`` and the
+test suite's conformance checks (``tests/test_conformance.py``) then cover it.
 """
 from __future__ import annotations
 
