@@ -261,7 +261,8 @@ def test_compiled_unpack_returns_every_declared_array(specs, num_envs, k):
     layout = Layout(env, world, ("score",))
     arrays = layout.allocate({})
     ctx = layout.ctx(arrays, num_envs, 2, 8)
-    unpack, unpack_bounds = layout.compile_unpack()[:2]
+    gen = layout.compile_unpack()
+    unpack, unpack_bounds = gen.unpack, gen.unpack_bounds
 
     @njit
     def probe(addr, out):

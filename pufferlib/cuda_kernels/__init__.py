@@ -200,7 +200,7 @@ class CudaBackend:
         self._cuda = _cuda
         self.env = env
         layout = env.layout
-        clear_log = layout.compile_unpack()[2]
+        clear_log = layout.compile_unpack().clear_log
         self.kernels = _kernels(type(env), clear_log, env.actions.dtype.kind in "iu")
         dev = {name: _cuda.to_device(np.ascontiguousarray(getattr(env, name))) for name in layout.names}
         for name, arr in dev.items():
@@ -335,7 +335,7 @@ def compile_ptx(env, cc=(9, 0)) -> dict:
     import numba
     from numba import types
     _cuda = cuda()
-    clear_log = env.layout.compile_unpack()[2]
+    clear_log = env.layout.compile_unpack().clear_log
     fns = kernel_functions(type(env), clear_log, env.actions.dtype.kind in "iu")
     world = numba.typeof(env.world)
     flag = types.int32[::1]

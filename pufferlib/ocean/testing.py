@@ -64,8 +64,8 @@ def _assert_same(a, b, what):
 
 
 def _world(env):
-    """Host copies of every world array except the action scratch buffer, and the tick."""
-    out = {name: _host(getattr(env, name)) for name in env.layout.names if name != "actions"}
+    """Host copies of every array kernels see except the action scratch buffer, and the tick."""
+    out = {name: _host(getattr(env, name)) for name in env.layout.world_names if name != "actions"}
     out["tick"] = env.tick
     return out
 

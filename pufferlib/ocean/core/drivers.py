@@ -83,7 +83,7 @@ def UNPACK(ctx):  # noqa: N802  (placeholders, rebound by derive())
 
 
 STEP_ENV = RESET_ENV = OBSERVE_AGENT = CLEAR_LOG = STEP_RANGE = RESET_RANGE = BEGIN_STEP = END_STEP = UNPACK
-UNPACK_BOUNDS = START_EPISODE = CHECK_ACTIONS = END_RESET = UNPACK
+UNPACK_BOUNDS = UNPACK_LOGS = START_EPISODE = CHECK_ACTIONS = END_RESET = UNPACK
 EXACT = True  # integer action buffers: the stored value must equal the given one
 SEED_STATE = seed_state
 
@@ -142,10 +142,31 @@ def begin_step(ctx, user_actions):
 def end_step(ctx):
     # A countdown instead of tick % log_interval: no integer division per step.
     ctx[LOG_COUNTDOWN] -= 1
-    if ctx[LOG_COUNTDOWN] == 0:
-        ctx[LOG_COUNTDOWN] = ctx[LOG_INTERVAL]
-        return STEP_LOG_DUE
-    return STEP_OK
+    if ctx[LOG_COUNTDOWN] != 0:
+        return STEP_OK
+    ctx[LOG_COUNTDOWN] = ctx[LOG_INTERVAL]
+    table, sums = UNPACK_LOGS(ctx)
+    return reduce_logs(table, sums)
+
+
+@njit(cache=True, inline="always")
+def reduce_logs(table, sums):
+    """If any episode ended (last column ``n`` > 0): column sums of the ``(num_envs,
+    fields)`` log table into ``sums``, table zeroed, STEP_LOG_DUE. Else STEP_OK, nothing
+    touched (Python builds no log dict on steps where no episode ended)."""
+    last = table.shape[1] - 1
+    n = 0.0
+    for i in range(table.shape[0]):
+        n += table[i, last]
+    if n == 0.0:
+        return STEP_OK
+    for k in range(table.shape[1]):
+        sums[k] = 0.0
+    for i in range(table.shape[0]):
+        for k in range(table.shape[1]):
+            sums[k] += table[i, k]
+            table[i, k] = 0.0
+    return STEP_LOG_DUE
 
 
 def step_driver(ctx_addr, user_actions):
@@ -248,12 +269,12 @@ _CTX = types.int64[::1]
 
 
 @functools.lru_cache(maxsize=None)
-def _ranges(env_cls, layout_key, unpack, unpack_bounds, clear_log, action_kind):
+def _ranges(env_cls, layout_key, gen, action_kind):
     """The compiled per-range loops of ``env_cls`` (shared by its serial and parallel
     drivers) and the small inlined pieces of the drivers."""
     sources = env_sources(env_cls)
     tag = f"{env_cls.__name__}_{layout_key}"
-    kernels = {"UNPACK": unpack, "UNPACK_BOUNDS": unpack_bounds, "CLEAR_LOG": clear_log,
+    kernels = {"UNPACK": gen.unpack, "UNPACK_BOUNDS": gen.unpack_bounds, "CLEAR_LOG": gen.clear_log,
                "STEP_ENV": env_cls.step_env, "RESET_ENV": env_cls.reset_env,
                "OBSERVE_AGENT": getattr(env_cls, "observe_agent", None) or no_observe}
     exact = np.dtype(action_kind).kind in "iu"
@@ -268,16 +289,17 @@ def _ranges(env_cls, layout_key, unpack, unpack_bounds, clear_log, action_kind):
         "RESET_RANGE": _rebind(reset_range, f"reset_range__{tag}", kernels, sources,
                                [types.none(_CTX, types.int64, types.int64, types.int64)]),
         "BEGIN_STEP": _rebind(begin_step, f"begin_step__{tag}", kernels, sources, inline=True),
-        "END_STEP": njit(inline="always")(end_step),
+        "END_STEP": _rebind(end_step, f"end_step__{tag}", {"UNPACK_LOGS": gen.unpack_logs}, sources,
+                            inline=True),
         "END_RESET": njit(inline="always")(end_reset),
     }, sources, tag
 
 
 @functools.lru_cache(maxsize=None)
-def derive(env_cls, layout_key, unpack, unpack_bounds, clear_log, action_ndim, action_kind, parallel):
+def derive(env_cls, layout_key, gen, action_ndim, action_kind, parallel):
     """``(reset, step)`` drivers of ``env_cls`` for a world layout, compiled (or loaded from
     Numba's cache): serial, or with ``prange`` over chunks of envs when ``parallel``."""
-    ranges, sources, tag = _ranges(env_cls, layout_key, unpack, unpack_bounds, clear_log, action_kind)
+    ranges, sources, tag = _ranges(env_cls, layout_key, gen, action_kind)
     dummy = np.zeros((1,) * action_ndim, np.dtype(action_kind))
     step_t, reset_t = (step_driver_parallel, reset_driver_parallel) if parallel else (step_driver, reset_driver)
     suffix = tag + ("_parallel" if parallel else "")

@@ -114,11 +114,12 @@ class OceanEnv(PufferEnv):
         self._cuda = None
         self._ctx = self.layout.ctx(arrays, self.num_envs, self.agents_per_env, self.log_interval)
         self._ctx_addr = address(self._ctx)
-        unpack, unpack_bounds, clear_log, _ = self.layout.compile_unpack()
         if self.parallel:
             numba.set_num_threads(self.num_threads)
+        self._log_sums = arrays["log_sums"]
         self._reset_fn, self._step_fn = drivers.derive(
-            cls, self.layout.key, unpack, unpack_bounds, clear_log, self.actions.ndim, self.actions.dtype.str, self.parallel)
+            cls, self.layout.key, self.layout.compile_unpack(), self.actions.ndim, self.actions.dtype.str,
+            self.parallel)
         # Warm-up: compile (or load from Numba's cache) now, not on the user's first step.
         valid = np.clip(0, self.layout.action_low, self.layout.action_high)
         warm = np.empty_like(self.actions)
@@ -201,9 +202,8 @@ class OceanEnv(PufferEnv):
         return step
 
     def _step_code(self, code, actions):
-        if code == STEP_LOG_DUE:
-            log = self.log()
-            infos = [log] if log else []
+        if code == STEP_LOG_DUE:  # the driver has summed the logs of finished episodes
+            infos = [self._means(self._log_sums)]
             return self.observations, self.rewards, self.terminals, self.truncations, infos
         self._raise_for(code, actions)
 

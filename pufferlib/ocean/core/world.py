@@ -29,6 +29,7 @@ logs            (num_envs,)                  float64 record: the env's LOG_FIELD
 from __future__ import annotations
 
 import collections
+import dataclasses
 import hashlib
 import numbers
 
@@ -47,7 +48,9 @@ STEP_BUFFERS = ("observations", "rewards", "terminals", "truncations", "actions"
 #: Allocated and in ``ctx`` but not in the namedtuple kernels receive: a smaller world
 #: tuple compiles to faster code (measured: two arrays fewer, Squared 4096 envs 10% faster).
 ACTION_BOUNDS = ("action_low", "action_high")
-BUILTIN = STEP_BUFFERS + ACTION_BOUNDS + ("logs",)
+#: Also outside the kernels' tuple: the drivers' per-field log sums (reduced in compiled code).
+INTERNAL = ACTION_BOUNDS + ("log_sums",)
+BUILTIN = STEP_BUFFERS + INTERNAL + ("logs",)
 
 
 class Array:
@@ -149,6 +152,7 @@ class Layout:
             "action_low": Array(low.dtype, low.size),
             "action_high": Array(high.dtype, high.size),
             "logs": Array(self.log_dtype, "num_envs"),
+            "log_sums": Array(np.float64, len(self.log_dtype.names)),
         }
         for name, spec in world.items():
             if name in decl:
@@ -166,7 +170,7 @@ class Layout:
         self.decl = decl
         self.names = tuple(decl)
         #: The arrays kernels see, as fields of the world namedtuple.
-        self.world_names = tuple(k for k in self.names if k not in ACTION_BOUNDS)
+        self.world_names = tuple(k for k in self.names if k not in INTERNAL)
         self.shapes = {}
         for name, spec in decl.items():
             shape = []
@@ -220,8 +224,10 @@ class Layout:
 
     def compile_unpack(self):
         """The compiled ``unpack(ctx) -> World``, ``unpack_bounds(ctx) -> (action_low,
-        action_high)`` (both inlined into the drivers) and ``clear_log(w, e)`` (zeroes env
-        ``e``'s log record), generated from this layout."""
+        action_high)``, ``unpack_logs(ctx) -> (logs as a (num_envs, fields) float64 table,
+        log_sums)`` (all inlined into the drivers) and ``clear_log(w, e)`` (zeroes env
+        ``e``'s log record), generated from this layout, plus the generated source, as a
+        :class:`Generated`."""
         return _generated(self.key, self.names, tuple(self.decl[k].dtype for k in self.names),
                           tuple(len(self.shapes[k]) for k in self.names), self.log_dtype.names)
 
@@ -235,18 +241,30 @@ def _world_type(names):
     return _WORLD_TYPES[names]
 
 
+@dataclasses.dataclass(frozen=True, eq=False)
+class Generated:
+    """The compiled helpers generated for one world layout (hashed by identity)."""
+    unpack: object         # unpack(ctx) -> World
+    unpack_bounds: object  # unpack_bounds(ctx) -> (action_low, action_high)
+    unpack_logs: object    # unpack_logs(ctx) -> ((num_envs, fields) float64 view of logs, log_sums)
+    clear_log: object      # clear_log(w, e): zero env e's log record
+    source: str
+
+
 _GENERATED = {}
 
 
 def _generated(key, names, dtypes, ranks, log_names):
     if key in _GENERATED:
         return _GENERATED[key]
-    world_names = tuple(k for k in names if k not in ACTION_BOUNDS)
-    glb = {"carray": carray, "_voidptr": _voidptr, "World": _world_type(world_names)}
+    world_names = tuple(k for k in names if k not in INTERNAL)
+    glb = {"carray": carray, "_voidptr": _voidptr, "World": _world_type(world_names), "float64": np.float64}
     args = {}
+    slots = {}
     slot = HEADER
     for k, (name, dtype, rank) in enumerate(zip(names, dtypes, ranks)):
         glb[f"D{k}"] = dtype
+        slots[name] = slot
         dims = ", ".join(f"ctx[{slot + 1 + d}]" for d in range(rank))
         args[name] = f"carray(_voidptr(ctx[{slot}]), ({dims},), D{k})"
         slot += 1 + rank
@@ -254,12 +272,15 @@ def _generated(key, names, dtypes, ranks, log_names):
              "    return World(" + ",\n                 ".join(args[k] for k in world_names) + ")", "",
              "def unpack_bounds(ctx):",
              "    return " + ", ".join(args[k] for k in ACTION_BOUNDS), "",
+             "def unpack_logs(ctx):",
+             f"    return carray(_voidptr(ctx[{slots['logs']}]), (ctx[{slots['logs'] + 1}], {len(log_names)}), "
+             "float64), " + args["log_sums"], "",
              "def clear_log(w, e):", "    rec = w.logs[e]"]
     lines += [f"    rec[{f!r}] = 0.0" for f in log_names]
     src = "\n".join(lines) + "\n"
     code = compile(src, f"<pufferlib world {key}>", "exec")
     exec(code, glb)
-    out = (njit(inline="always")(glb["unpack"]), njit(inline="always")(glb["unpack_bounds"]),
-           njit(inline="always")(glb["clear_log"]), src)
+    out = Generated(*(njit(inline="always")(glb[f]) for f in ("unpack", "unpack_bounds", "unpack_logs",
+                                                               "clear_log")), src)
     _GENERATED[key] = out
     return out
