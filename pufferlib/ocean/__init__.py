@@ -13,6 +13,8 @@ import importlib
 from pufferlib.exceptions import APIUsageError
 
 ENVS = {
+    "cartpole": ("pufferlib.ocean.cartpole", "CartPole",
+                 "Balance a pole on a cart for 200 steps; Euler physics; discrete or continuous push."),
     "squared": ("pufferlib.ocean.squared", "Squared",
                 "Single agent on an 11x11 grid must reach one target cell within 33 moves."),
     "snake": ("pufferlib.ocean.snake", "Snake",
