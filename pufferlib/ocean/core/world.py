@@ -22,9 +22,12 @@ actions         (num_agents, *action_shape)  int32 (Discrete, MultiDiscrete) / B
 action_low      (K,)                         lowest allowed action per component
 action_high     (K,)                         highest allowed action per component
 logs            (num_envs,)                  float64 record: the env's LOG_FIELDS and ``n``
+log_sums        (len(LOG_FIELDS) + 1,)       float64: the last report's sums over envs
 ==============  ===========================  ===========================================
 
 ``K`` is 1 for Discrete, ``len(nvec)`` for MultiDiscrete and ``prod(shape)`` for Box.
+``action_low``, ``action_high`` and ``log_sums`` belong to the drivers and are not fields
+of the namedtuple kernels receive.
 """
 from __future__ import annotations
 
@@ -204,9 +207,9 @@ class Layout:
         return out
 
     def ctx(self, arrays: dict, num_envs: int, agents_per_env: int, log_interval: int) -> np.ndarray:
-        """The int64 context array: header, then per array its address and dimensions.
-        Drivers receive its address (an int: the cheapest argument for Numba's dispatcher)
-        (in :attr:`names` order; :func:`compile_unpack` reads the same order)."""
+        """The int64 context array: the header, then each array's address and dimensions in
+        :attr:`names` order, the order :meth:`compile_unpack` reads. Drivers receive the
+        address of this array (an int: the cheapest argument for Numba's dispatcher)."""
         head = [0] * HEADER
         head[NUM_ENVS], head[AGENTS_PER_ENV], head[LOG_INTERVAL] = num_envs, agents_per_env, log_interval
         body = []
