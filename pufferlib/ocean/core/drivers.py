@@ -27,8 +27,8 @@ from numba.np import numpy_support
 
 import pufferlib.ocean.core.cache as _cache
 from pufferlib.ocean.core.rng import seed_state
-from pufferlib.ocean.core.world import (AGENTS_PER_ENV, LOG_COUNTDOWN, LOG_INTERVAL, NUM_ENVS, READY, TICK,
-                                        ctx_array)
+from pufferlib.ocean.core.world import (AGENTS_PER_ENV, CHUNKS, LOG_COUNTDOWN, LOG_DUE, LOG_INTERVAL, NUM_ENVS,
+                                        READY, TICK, ctx_array)
 
 #: Driver return codes. 0: stepped; 1: stepped and logs are due; others: nothing stepped.
 STEP_OK, STEP_LOG_DUE, ERR_SHAPE, ERR_RANGE, ERR_NOT_READY = 0, 1, 2, 3, 4
@@ -87,12 +87,9 @@ UNPACK_BOUNDS = UNPACK_LOGS = START_EPISODE = CHECK_ACTIONS = END_RESET = UNPACK
 EXACT = True  # integer action buffers: the stored value must equal the given one
 SEED_STATE = seed_state
 
-#: The parallel drivers split envs into at most this many contiguous chunks.
-CHUNKS = 64
-
-
-def step_range(ctx, lo, hi):
-    """Step envs ``lo..hi-1`` and write their agents' observations."""
+def step_range(ctx, lo, hi, part):
+    """Step envs ``lo..hi-1`` and write their agents' observations; on a log-due step, also
+    sum their logs into partial row ``1 + part`` of ``log_sums`` (reduced by end_step)."""
     w = UNPACK(ctx)
     agents = np.uint32(ctx[AGENTS_PER_ENV])
     # Unsigned indices: Numba then emits no negative-index wrap-around in the kernels'
@@ -102,6 +99,18 @@ def step_range(ctx, lo, hi):
         STEP_ENV(w, e)
         for s in range(agents):
             OBSERVE_AGENT(w, e, s)
+    if ctx[LOG_DUE] != 0:
+        # Move the logs of envs that finished episodes (n > 0) into this chunk's partial
+        # row; the others hold zeros (log fields only grow when an episode ends).
+        table, sums = UNPACK_LOGS(ctx)
+        last = table.shape[1] - 1
+        for k in range(table.shape[1]):
+            sums[1 + part, k] = 0.0
+        for i in range(lo, hi):
+            if table[i, last] != 0.0:
+                for k in range(table.shape[1]):
+                    sums[1 + part, k] += table[i, k]
+                    table[i, k] = 0.0
 
 
 def start_episode(w, e, seed, agents):
@@ -136,36 +145,38 @@ def begin_step(ctx, user_actions):
     if err != STEP_OK:
         return err
     ctx[TICK] += 1
+    # A countdown instead of tick % log_interval: no integer division per step.
+    ctx[LOG_COUNTDOWN] -= 1
+    ctx[LOG_DUE] = 0
+    if ctx[LOG_COUNTDOWN] == 0:
+        ctx[LOG_COUNTDOWN] = ctx[LOG_INTERVAL]
+        ctx[LOG_DUE] = 1
     return STEP_OK
 
 
-def end_step(ctx):
-    # A countdown instead of tick % log_interval: no integer division per step.
-    ctx[LOG_COUNTDOWN] -= 1
-    if ctx[LOG_COUNTDOWN] != 0:
+def end_step(ctx, parts):
+    """STEP_LOG_DUE with row 0 of log_sums = the sums over envs of the chunks' partial rows,
+    on a log-due step where an episode ended; else STEP_OK (Python builds no log dict)."""
+    if ctx[LOG_DUE] == 0:
         return STEP_OK
-    ctx[LOG_COUNTDOWN] = ctx[LOG_INTERVAL]
     table, sums = UNPACK_LOGS(ctx)
-    return reduce_logs(table, sums)
+    return reduce_parts(sums, parts)
 
 
 @njit(cache=True, inline="always")
-def reduce_logs(table, sums):
-    """If any episode ended (last column ``n`` > 0): column sums of the ``(num_envs,
-    fields)`` log table into ``sums``, table zeroed, STEP_LOG_DUE. Else STEP_OK, nothing
-    touched (Python builds no log dict on steps where no episode ended)."""
-    last = table.shape[1] - 1
+def reduce_parts(sums, parts):
+    """Row 0 of ``sums`` = the sum of partial rows ``1..parts``, if they count an episode."""
+    last = sums.shape[1] - 1
     n = 0.0
-    for i in range(table.shape[0]):
-        n += table[i, last]
+    for p in range(parts):
+        n += sums[1 + p, last]
     if n == 0.0:
         return STEP_OK
-    for k in range(table.shape[1]):
-        sums[k] = 0.0
-    for i in range(table.shape[0]):
-        for k in range(table.shape[1]):
-            sums[k] += table[i, k]
-            table[i, k] = 0.0
+    for k in range(sums.shape[1]):
+        total = 0.0
+        for p in range(parts):
+            total += sums[1 + p, k]
+        sums[0, k] = total
     return STEP_LOG_DUE
 
 
@@ -174,8 +185,8 @@ def step_driver(ctx_addr, user_actions):
     err = BEGIN_STEP(ctx, user_actions)
     if err != STEP_OK:
         return err
-    STEP_RANGE(ctx, 0, ctx[NUM_ENVS])
-    return END_STEP(ctx)
+    STEP_RANGE(ctx, 0, ctx[NUM_ENVS], 0)
+    return END_STEP(ctx, 1)
 
 
 def step_driver_parallel(ctx_addr, user_actions):
@@ -189,8 +200,8 @@ def step_driver_parallel(ctx_addr, user_actions):
     n = ctx[NUM_ENVS]
     chunks = min(n, CHUNKS)
     for c in prange(chunks):
-        STEP_RANGE(ctx, c * n // chunks, (c + 1) * n // chunks)
-    return END_STEP(ctx)
+        STEP_RANGE(ctx, c * n // chunks, (c + 1) * n // chunks, c)
+    return END_STEP(ctx, chunks)
 
 
 def end_reset(ctx):
@@ -274,7 +285,8 @@ def _ranges(env_cls, layout_key, gen, action_kind):
     drivers) and the small inlined pieces of the drivers."""
     sources = env_sources(env_cls)
     tag = f"{env_cls.__name__}_{layout_key}"
-    kernels = {"UNPACK": gen.unpack, "UNPACK_BOUNDS": gen.unpack_bounds, "CLEAR_LOG": gen.clear_log,
+    kernels = {"UNPACK": gen.unpack, "UNPACK_BOUNDS": gen.unpack_bounds, "UNPACK_LOGS": gen.unpack_logs,
+               "CLEAR_LOG": gen.clear_log,
                "STEP_ENV": env_cls.step_env, "RESET_ENV": env_cls.reset_env,
                "OBSERVE_AGENT": getattr(env_cls, "observe_agent", None) or no_observe}
     exact = np.dtype(action_kind).kind in "iu"
@@ -285,7 +297,7 @@ def _ranges(env_cls, layout_key, gen, action_kind):
     # them into each driver signature doubled the compile time for no speed (measured).
     return {
         "STEP_RANGE": _rebind(step_range, f"step_range__{tag}", kernels, sources,
-                              [types.none(_CTX, types.int64, types.int64)]),
+                              [types.none(_CTX, types.int64, types.int64, types.int64)]),
         "RESET_RANGE": _rebind(reset_range, f"reset_range__{tag}", kernels, sources,
                                [types.none(_CTX, types.int64, types.int64, types.int64)]),
         "BEGIN_STEP": _rebind(begin_step, f"begin_step__{tag}", kernels, sources, inline=True),

@@ -116,7 +116,7 @@ class OceanEnv(PufferEnv):
         self._ctx_addr = address(self._ctx)
         if self.parallel:
             numba.set_num_threads(self.num_threads)
-        self._log_sums = arrays["log_sums"]
+        self._log_sums = arrays["log_sums"][0]
         self._reset_fn, self._step_fn = drivers.derive(
             cls, self.layout.key, self.layout.compile_unpack(), self.actions.ndim, self.actions.dtype.str,
             self.parallel)

@@ -22,7 +22,8 @@ actions         (num_agents, *action_shape)  int32 (Discrete, MultiDiscrete) / B
 action_low      (K,)                         lowest allowed action per component
 action_high     (K,)                         highest allowed action per component
 logs            (num_envs,)                  float64 record: the env's LOG_FIELDS and ``n``
-log_sums        (len(LOG_FIELDS) + 1,)       float64: the last report's sums over envs
+log_sums        (CHUNKS + 1, fields)         float64: row 0 the last report's sums over
+                                             envs, then one row of partial sums per chunk
 ==============  ===========================  ===========================================
 
 ``K`` is 1 for Discrete, ``len(nvec)`` for MultiDiscrete and ``prod(shape)`` for Box.
@@ -44,8 +45,11 @@ from pufferlib.exceptions import APIUsageError
 from pufferlib.spaces import Box, Discrete, MultiDiscrete
 
 #: ctx header slots (LENGTH: the number of slots in ctx), then each array's address and dimensions.
-LENGTH, NUM_ENVS, AGENTS_PER_ENV, READY, TICK, LOG_INTERVAL, LOG_COUNTDOWN = range(7)
-HEADER = 7
+LENGTH, NUM_ENVS, AGENTS_PER_ENV, READY, TICK, LOG_INTERVAL, LOG_COUNTDOWN, LOG_DUE = range(8)
+HEADER = 8
+
+#: The parallel drivers split envs into at most this many contiguous chunks.
+CHUNKS = 64
 
 STEP_BUFFERS = ("observations", "rewards", "terminals", "truncations", "actions")
 #: Allocated and in ``ctx`` but not in the namedtuple kernels receive: a smaller world
@@ -155,7 +159,7 @@ class Layout:
             "action_low": Array(low.dtype, low.size),
             "action_high": Array(high.dtype, high.size),
             "logs": Array(self.log_dtype, "num_envs"),
-            "log_sums": Array(np.float64, len(self.log_dtype.names)),
+            "log_sums": Array(np.float64, CHUNKS + 1, len(self.log_dtype.names)),
         }
         for name, spec in world.items():
             if name in decl:
