@@ -1,6 +1,8 @@
 """The ``puffer`` command.
 
 ``puffer list``: the registered Ocean environments.
+``puffer render ENV --out FILE.gif|.mp4 [--steps N] [--fps F] [--seed S] [--env-kwarg K=V]``:
+records env 0 of an Ocean env playing random actions, frame by frame, with ``imageio``.
 ``puffer bench [ENV] [--num-envs N] [--seconds S] [--backend B] [--threads T] [--num-workers W]``:
 steps ENV with random actions and reports agent steps per second (SPS). ENV is an Ocean
 env name or ``MODULE:CLASS``, any PufferEnv class; actions are drawn from its
@@ -20,7 +22,7 @@ import time
 
 import numpy as np
 
-from pufferlib.exceptions import APIUsageError
+from pufferlib.exceptions import APIUsageError, EnvironmentSetupError
 
 BACKENDS = ("native", "serial", "multiprocessing")
 
@@ -65,7 +67,58 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--env-kwarg", action="append", metavar="KEY=VALUE",
                        help="extra env constructor argument (JSON value), repeatable, e.g. --env-kwarg width=320")
     bench.add_argument("--seed", type=int, default=0)
+    render = sub.add_parser("render", help="record env 0 of an Ocean env playing random actions (GIF or MP4)")
+    render.add_argument("env", help="Ocean env name, e.g. cartpole")
+    render.add_argument("--out", required=True, help="output file: .gif, or .mp4 (needs imageio-ffmpeg)")
+    render.add_argument("--steps", type=int, default=200, help="steps to record (default: 200)")
+    render.add_argument("--fps", type=float, default=30.0, help="frames per second (default: 30)")
+    render.add_argument("--env-kwarg", action="append", metavar="KEY=VALUE",
+                        help="extra env constructor argument (JSON value), repeatable")
+    render.add_argument("--seed", type=int, default=0)
     return parser
+
+
+def cmd_render(args) -> int:
+    """``puffer render``: build the env with ``num_envs=1`` (unless given) and
+    ``render_mode='rgb_array'``, step it with random actions, write the frames."""
+    from tqdm import tqdm
+
+    from pufferlib import make
+    from pufferlib.checks import check_int
+    from pufferlib.spaces import sample_actions
+    check_int("--steps", args.steps, 1)
+    if ":" in args.env:
+        raise APIUsageError("puffer render takes an Ocean env name (see puffer list)")
+    if not args.fps > 0:
+        raise APIUsageError(f"--fps must be > 0, got {args.fps}")
+    suffix = os.path.splitext(args.out)[1].lower()
+    if suffix not in (".gif", ".mp4"):
+        raise APIUsageError(f"--out must end in .gif or .mp4, got {args.out!r}")
+    try:
+        import imageio.v3 as iio
+    except ImportError as exc:
+        raise EnvironmentSetupError("puffer render writes images with imageio: "
+                                    "pip install 'pufferlib-numba[render]'") from exc
+    kwargs = {"num_envs": 1, **_parse_env_kwargs(args.env_kwarg), "render_mode": "rgb_array"}
+    env = make(args.env, **kwargs)
+    try:
+        rng = np.random.default_rng(args.seed)
+        env.reset(args.seed)
+        frames = [env.render()]
+        for _ in tqdm(range(args.steps), desc=f"render {args.env}", unit="step", file=sys.stderr, disable=None):
+            env.step(sample_actions(env.single_action_space, env.num_agents, rng))
+            frames.append(env.render())
+    finally:
+        env.close()
+    options = {"duration": 1000.0 / args.fps, "loop": 0} if suffix == ".gif" else {"fps": args.fps}
+    try:
+        iio.imwrite(args.out, np.stack(frames), **options)
+    except (ImportError, OSError, RuntimeError, ValueError) as exc:
+        raise EnvironmentSetupError(f"could not write {args.out}: {exc}"
+                                    + (" (MP4 needs: pip install imageio-ffmpeg)" if suffix == ".mp4" else "")
+                                    ) from exc
+    print(f"wrote {args.out}: {len(frames)} frames of {frames[0].shape[1]}x{frames[0].shape[0]}")
+    return 0
 
 
 def cmd_list() -> int:
@@ -266,8 +319,10 @@ def main(argv=None) -> int:
     try:
         if args.command == "list":
             return cmd_list()
+        if args.command == "render":
+            return cmd_render(args)
         return cmd_bench(args)
-    except APIUsageError as exc:
+    except (APIUsageError, EnvironmentSetupError) as exc:
         print(f"puffer: error: {exc}", file=sys.stderr)
         return 2
 

@@ -194,3 +194,23 @@ def test_bench_ocean_measure_any_action_space(cls):
     sps = _bench_ocean().measure(cls(num_envs=2), seconds=0.05)
     assert sps > 0 and cls.seen
     assert np.stack(cls.seen).shape[1:] == (4, *cls.space.shape)
+
+
+def test_puffer_render_writes_a_gif(tmp_path, capsys):
+    import imageio.v3 as iio
+    out = tmp_path / "squared.gif"
+    assert main(["render", "squared", "--out", str(out), "--steps", "3", "--env-kwarg", "size=5"]) == 0
+    frames = iio.imread(out, index=None)
+    assert frames.shape[0] == 4 and frames.shape[1:3] == (80, 80)
+    assert "wrote" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv", [
+    ["render", "squared", "--out", "x.txt"], ["render", "squared", "--out", "x.gif", "--steps", "0"],
+    ["render", "squared", "--out", "x.gif", "--fps", "0"], ["render", "pkg.mod:Env", "--out", "x.gif"],
+    ["render", "nope", "--out", "x.gif"]])
+def test_puffer_render_errors(argv, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    assert "puffer: error:" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())

@@ -105,3 +105,11 @@ def test_device_function_requires_njit():
     from pufferlib.cuda_kernels import device_function
     with pytest.raises(TypeError, match="njit"):
         device_function(lambda x: x)
+
+
+def test_render_from_the_device():
+    from pufferlib.ocean.cartpole import CartPole
+    env = CartPole(num_envs=2, device="cuda", render_mode="rgb_array")
+    env.reset(0)
+    env.step(np.ones(2, np.int32))
+    assert env.render().shape == (200, 600, 3)

@@ -147,6 +147,7 @@ class CartPole(OceanEnv):
         buf: buffers from a vectorizer (see :func:`pufferlib.set_buffers`), or None.
         seed: default seed; env ``i`` is seeded with ``seed + i``.
         device: ``"cpu"`` or ``"cuda"``.
+        render_mode: None, ``"rgb_array"`` or ``"ansi"`` (see :meth:`render`).
 
     Spaces: observation ``Box(-inf, inf, (4,), float32)``: cart position (m), cart
     velocity (m/s), pole angle (rad), pole angular velocity (rad/s), unnormalised.
@@ -176,7 +177,7 @@ class CartPole(OceanEnv):
         return {"num_envs": 4}
 
     def __init__(self, num_envs=1, continuous=False, log_interval=1, num_threads=1, buf=None, seed=0,
-                 device="cpu"):
+                 device="cpu", render_mode=None):
         if not isinstance(continuous, (bool, np.bool_)):
             from pufferlib.exceptions import APIUsageError
             raise APIUsageError(f"continuous must be a bool, got {continuous!r}")
@@ -185,7 +186,33 @@ class CartPole(OceanEnv):
         self.single_action_space = (gymnasium.spaces.Box(-1.0, 1.0, shape=(), dtype=np.float32)
                                     if self.continuous else gymnasium.spaces.Discrete(2))
         super().__init__(num_envs=num_envs, agents_per_env=1, buf=buf, num_threads=num_threads,
-                         log_interval=log_interval, seed=seed, device=device)
+                         log_interval=log_interval, seed=seed, device=device, render_mode=render_mode)
 
     def init_world(self):
         self.envs["continuous"] = int(self.continuous)
+
+    def render_rgb(self, state):
+        """``(200, 600, 3)`` uint8: the track, the cart (blue) at ``x`` (125 px per metre)
+        and the pole (tan) at angle ``theta`` from upright."""
+        rec = state["envs"]
+        frame = np.full((200, 600, 3), 245, np.uint8)
+        frame[151, :] = 60
+        cx = int(round(300 + 125 * float(rec["x"])))
+        frame[136:151, max(0, cx - 25):max(0, min(600, cx + 25))] = (60, 90, 200)
+        t = np.linspace(0.0, 125.0, 200)
+        theta = float(rec["theta"])
+        cols = np.clip(np.round(cx + t * np.sin(theta)).astype(int), 0, 599)
+        rows = np.clip(np.round(136 - t * np.cos(theta)).astype(int), 0, 199)
+        for d in (-2, -1, 0, 1, 2):
+            frame[rows, np.clip(cols + d, 0, 599)] = (200, 150, 90)
+        return frame
+
+    def render_ansi(self, state):
+        """The track from -2.4 m to 2.4 m with the cart (``|``, ``/`` or ``\\`` for the pole's
+        lean), then x, theta and the step."""
+        rec = state["envs"]
+        x, theta = float(rec["x"]), float(rec["theta"])
+        pos = int(np.clip(round((x + 2.4) / 4.8 * 48), 0, 48))
+        pole = "|" if abs(theta) < 0.05 else ("/" if theta > 0 else "\\")
+        track = "-" * pos + pole + "-" * (48 - pos)
+        return f"[{track}]  x={x:+.3f} m  theta={theta:+.3f} rad  step {int(rec['tick'])}"

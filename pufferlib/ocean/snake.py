@@ -32,6 +32,9 @@ from pufferlib.ocean.core import Array, OceanEnv, check_float, check_int, kernel
 EMPTY, FOOD, CORPSE, WALL = 0, 1, 2, 3
 NUM_ACTIONS = 4  # up, down, left, right
 SPAWN_TRIES = 1024
+#: Colours of the cell codes 0..7 in ``render_mode='rgb_array'``.
+RGB = np.array([[0, 0, 0], [60, 200, 80], [150, 100, 50], [110, 110, 120],
+                [230, 90, 80], [80, 150, 240], [240, 200, 70], [255, 255, 255]], np.uint8)
 
 #: One record per env: RNG, tick and the env's configuration.
 ENV_DTYPE = np.dtype([
@@ -256,6 +259,7 @@ class Snake(OceanEnv):
         buf: buffers from a vectorizer (see :func:`pufferlib.set_buffers`), or None.
         seed: default seed; env ``e`` is seeded with ``seed + e``.
         device: ``"cpu"`` or ``"cuda"``.
+        render_mode: None, ``"rgb_array"`` or ``"ansi"`` (see :meth:`render`).
 
     Spaces: observation ``Box(0, 7, (2v+1, 2v+1), int8)`` with cell codes 0 empty, 1 food,
     2 corpse, 3 wall, 4..7 snake bodies (snake 0: 7, snake s>=1: s%4+4), head at the centre;
@@ -293,7 +297,8 @@ class Snake(OceanEnv):
 
     def __init__(self, num_envs=16, width=640, height=360, num_snakes=256, num_food=4096, vision=5,
                  leave_corpse_on_death=True, reward_food=0.1, reward_corpse=0.1, reward_death=-1.0,
-                 max_snake_length=1024, log_interval=128, num_threads=1, buf=None, seed=0, device="cpu"):
+                 max_snake_length=1024, log_interval=128, num_threads=1, buf=None, seed=0, device="cpu",
+                 render_mode=None):
         self.vision = check_int("vision", vision, 1, 60)
         min_side = 2 * self.vision + 2
         self.width = check_int("width", width, min_side, 32000)
@@ -314,7 +319,7 @@ class Snake(OceanEnv):
         self.single_observation_space = gymnasium.spaces.Box(low=0, high=7, shape=(side, side), dtype=np.int8)
         self.single_action_space = gymnasium.spaces.Discrete(NUM_ACTIONS)
         super().__init__(num_envs=num_envs, agents_per_env=self.num_snakes, buf=buf, num_threads=num_threads,
-                         log_interval=log_interval, seed=seed, device=device)
+                         log_interval=log_interval, seed=seed, device=device, render_mode=render_mode)
 
     def init_world(self):
         for name, value in (("width", self.width), ("height", self.height), ("vision", self.vision),
@@ -324,3 +329,21 @@ class Snake(OceanEnv):
             self.envs[name] = value
         for name, value in self.rewards_config.items():
             self.envs[name] = value
+
+    def render_rgb(self, state):
+        """The whole grid of env 0, ``k`` pixels per cell (``k = max(1, 512 // max(width,
+        height))``): empty black, food green, corpse brown, walls grey, snake 0 white,
+        the others in three colours."""
+        k = max(1, 512 // max(self.width, self.height))
+        frame = RGB[state["grid"].astype(np.intp)]
+        return np.kron(frame, np.ones((k, k, 1), np.uint8)) if k > 1 else frame
+
+    def render_ansi(self, state):
+        """At most 24 rows x 64 columns of env 0's grid around snake 0's head: `` `` empty,
+        ``*`` food, ``+`` corpse, ``#`` wall, ``@`` snake 0, ``o`` other snakes."""
+        grid = state["grid"]
+        head_r, head_c = int(state["snakes"][0]["head_r"]), int(state["snakes"][0]["head_c"])
+        r0 = min(max(0, head_r - 12), max(0, self.height - 24))
+        c0 = min(max(0, head_c - 32), max(0, self.width - 64))
+        window = grid[r0:r0 + 24, c0:c0 + 64]
+        return "\n".join("".join(" *+#ooo@"[v] for v in row) for row in window)

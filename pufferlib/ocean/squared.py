@@ -24,6 +24,8 @@ ENV_DTYPE = np.dtype([("rng", np.uint64), ("tick", np.int32), ("size", np.int32)
 EMPTY, AGENT, TARGET = 0, 1, 2
 NOOP, DOWN, UP, LEFT, RIGHT = 0, 1, 2, 3, 4
 NUM_ACTIONS = 5
+#: Colours of EMPTY, AGENT, TARGET cells in ``render_mode='rgb_array'``.
+RGB = np.array([[40, 40, 48], [70, 130, 230], [90, 200, 90]], np.uint8)
 
 
 @kernel
@@ -114,6 +116,7 @@ class Squared(OceanEnv):
         buf: buffers from a vectorizer (see :func:`pufferlib.set_buffers`), or None.
         seed: default seed; env ``i`` is seeded with ``seed + i``.
         device: ``"cpu"`` or ``"cuda"``.
+        render_mode: None, ``"rgb_array"`` or ``"ansi"`` (see :meth:`render`).
 
     Spaces: observation ``Box(0, 2, (size*size,), uint8)``: the row-major board, 0 empty,
     1 agent, 2 target. Action ``Discrete(5)``: NOOP, DOWN (row+1), UP, LEFT, RIGHT (col+1).
@@ -139,7 +142,8 @@ class Squared(OceanEnv):
     def test_config(cls):
         return {"num_envs": 4, "size": 5}
 
-    def __init__(self, num_envs=1, size=11, log_interval=128, num_threads=1, buf=None, seed=0, device="cpu"):
+    def __init__(self, num_envs=1, size=11, log_interval=128, num_threads=1, buf=None, seed=0, device="cpu",
+                 render_mode=None):
         self.size = check_int("size", size, 3, 255)
         if self.size % 2 == 0:
             raise APIUsageError(f"size must be odd (the agent starts in the centre cell), got {size}")
@@ -147,7 +151,17 @@ class Squared(OceanEnv):
             low=0, high=2, shape=(self.size * self.size,), dtype=np.uint8)
         self.single_action_space = gymnasium.spaces.Discrete(NUM_ACTIONS)
         super().__init__(num_envs=num_envs, agents_per_env=1, buf=buf, num_threads=num_threads,
-                         log_interval=log_interval, seed=seed, device=device)
+                         log_interval=log_interval, seed=seed, device=device, render_mode=render_mode)
 
     def init_world(self):
         self.envs["size"] = self.size
+
+    def render_rgb(self, state):
+        """``(16*size, 16*size, 3)`` uint8: empty cells grey, the agent blue, the target green."""
+        board = state["observations"][0].reshape(self.size, self.size)
+        return np.kron(RGB[board], np.ones((16, 16, 1), np.uint8))
+
+    def render_ansi(self, state):
+        """One line per row: ``.`` empty, ``A`` agent, ``T`` target."""
+        board = state["observations"][0].reshape(self.size, self.size)
+        return "\n".join("".join(".AT"[v] for v in row) for row in board)

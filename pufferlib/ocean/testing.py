@@ -297,6 +297,41 @@ def check_state(env_cls, config=None):
             raise AssertionError(f"state({bad!r}) was accepted")
 
 
+def check_render(env_cls, config=None):
+    """``render_mode='rgb_array'`` gives ``(H, W, 3)`` uint8 frames of one size and ``'ansi'``
+    a non-empty str, before and after steps; ``render_mode=None`` makes ``render()`` raise;
+    an unknown mode is refused. Skipped for a class that draws no pictures."""
+    import inspect
+    if "render_mode" not in inspect.signature(env_cls).parameters:
+        raise CheckSkipped(f"{env_cls.__name__} takes no render_mode argument")
+    shapes = set()
+    for mode in ("rgb_array", "ansi"):
+        env = _make(env_cls, config, render_mode=mode)
+        env.reset(SEED)
+        for t, a in enumerate(_actions(env, 4, SEED)):
+            try:
+                out = env.render()
+            except NotImplementedError as exc:
+                raise CheckSkipped(f"{env_cls.__name__} draws no {mode} pictures ({exc})") from None
+            if mode == "rgb_array":
+                assert isinstance(out, np.ndarray) and out.dtype == np.uint8 and out.ndim == 3 \
+                    and out.shape[2] == 3, f"rgb_array frame {getattr(out, 'shape', out)!r}"
+                shapes.add(out.shape)
+            else:
+                assert isinstance(out, str) and out.strip(), "ansi picture is empty"
+            env.step(a)
+    assert len(shapes) == 1, f"frame size changed between steps: {shapes}"
+    plain = _make(env_cls, config)
+    plain.reset(SEED)
+    for call in (plain.render, lambda: _make(env_cls, config, render_mode="human")):
+        try:
+            call()
+        except APIUsageError:
+            pass
+        else:
+            raise AssertionError("render() without a render_mode, or render_mode='human', was accepted")
+
+
 def cuda_usable() -> bool:
     """True under NUMBA_ENABLE_CUDASIM=1 or with a usable GPU."""
     if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1":
@@ -364,6 +399,7 @@ CHECKS = {
     "bad_actions": check_bad_actions,
     "call_order": check_call_order,
     "state": check_state,
+    "render": check_render,
     "cuda_matches_cpu": check_cuda_matches_cpu,
     "compiles_to_ptx": check_compiles_to_ptx,
 }

@@ -12,6 +12,8 @@ from pufferlib.ocean.core.world import READY, STEP_BUFFERS, TICK, Layout, addres
 from pufferlib.spaces import Box
 
 DEVICES = ("cpu", "cuda")
+#: ``render_mode`` values: an ``(H, W, 3)`` uint8 picture of env 0, or a text picture.
+RENDER_MODES = ("rgb_array", "ansi")
 
 
 class OceanEnv(PufferEnv):
@@ -76,7 +78,7 @@ class OceanEnv(PufferEnv):
         return {}
 
     def __init__(self, num_envs=1, agents_per_env=1, buf=None, num_threads=1, log_interval=128, seed=0,
-                 device="cpu"):
+                 device="cpu", render_mode=None):
         import numba
         cls = type(self)
         for hook in ("reset_env", "step_env"):
@@ -88,6 +90,9 @@ class OceanEnv(PufferEnv):
                                     2**31 - 1)  # kernels index agents with uint32
         if device not in DEVICES:
             raise APIUsageError(f"device must be one of {DEVICES}, got {device!r}")
+        if render_mode is not None and render_mode not in RENDER_MODES:
+            raise APIUsageError(f"render_mode must be None or one of {RENDER_MODES}, got {render_mode!r}")
+        self.render_mode = render_mode
         if device == "cuda" and buf is not None:
             raise APIUsageError("device='cuda' allocates its buffers on the GPU; buf must be None")
         self.device = device
@@ -133,6 +138,34 @@ class OceanEnv(PufferEnv):
     def init_world(self):
         """Hook: write configuration into the freshly allocated world arrays (e.g.
         ``self.envs['size'] = self.size``). Runs once, before the first reset."""
+
+    def render(self):
+        """A picture of env 0 in the constructor's ``render_mode`` (Gymnasium's convention).
+
+        Returns:
+            ``'rgb_array'``: an ``(H, W, 3)`` uint8 array; ``'ansi'``: a ``str`` of lines.
+
+        Raises:
+            APIUsageError: the env was built with ``render_mode=None``.
+            NotImplementedError: the env class draws no picture in that mode.
+        """
+        if self.render_mode is None:
+            raise APIUsageError(f"{type(self).__name__} was built with render_mode=None; pass "
+                                f"render_mode='rgb_array' or 'ansi' to the constructor")
+        state = self.state(0, copy=True)
+        if self.render_mode == "rgb_array":
+            frame = self.render_rgb(state)
+            assert frame.ndim == 3 and frame.shape[2] == 3 and frame.dtype == np.uint8
+            return frame
+        return self.render_ansi(state)
+
+    def render_rgb(self, state: dict) -> np.ndarray:
+        """Override: an ``(H, W, 3)`` uint8 picture from ``state(0, copy=True)``."""
+        raise NotImplementedError(f"{type(self).__name__} draws no rgb_array picture")
+
+    def render_ansi(self, state: dict) -> str:
+        """Override: a text picture from ``state(0, copy=True)``."""
+        raise NotImplementedError(f"{type(self).__name__} draws no ansi picture")
 
     @property
     def tick(self) -> int:
