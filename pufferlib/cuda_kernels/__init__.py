@@ -5,7 +5,7 @@ them with kernels derived, for every env, from the templates in this module:
 
 - ``reset``: a thread per env seeds the env's ``rng``, zeroes its log and step buffers
   and calls the env's ``reset_env(w, e)``;
-- ``step``: a thread per agent checks the action batch and copies it into the world
+- ``step``: a thread per action component checks the batch and copies it into the world
   (any bad component sets a flag); a thread per env calls ``step_env(w, e)`` (skipped
   when the flag is set); a thread per agent calls ``observe_agent(w, e, s)``;
 - ``log``: a thread per log field sums it over envs and zeroes it; only the sums
@@ -212,8 +212,7 @@ class CudaBackend:
         self._flag = _cuda.to_device(np.zeros(1, np.int32))
         self._flag_host = _cuda.pinned_array(1, np.int32)
         n_fields = len(layout.log_dtype.names)
-        self._log_table = dev["logs"].view(np.float64).reshape(self.num_envs, n_fields) \
-            if hasattr(dev["logs"], "view") else None
+        self._log_table = dev["logs"].view(np.float64).reshape(self.num_envs, n_fields)
         self._log_sums = _cuda.device_array(n_fields, np.float64)
         self._staging = {}
         self.tick = 0
@@ -238,11 +237,7 @@ class CudaBackend:
             a = np.asarray(actions)
         if a.shape != env.actions.shape:
             raise APIUsageError(f"actions must have shape {env.actions.shape} (one per agent), got shape {a.shape}")
-        kind = np.dtype(env.actions.dtype).kind
-        ok = a.dtype.kind in "iu" if kind in "iu" else a.dtype.kind in "fiu"
-        if not ok:
-            raise APIUsageError(f"actions must be {'integers' if kind in 'iu' else 'real numbers'} for "
-                                f"{env.single_action_space}, got dtype {a.dtype}")
+        env._check_action_dtype(a)
         if isinstance(a, np.ndarray):
             a = np.ascontiguousarray(a)
             if a.dtype not in self._staging:
@@ -278,8 +273,7 @@ class CudaBackend:
         self._flag.copy_to_host(self._flag_host)
         if self._flag_host[0]:
             self._flag.copy_to_device(np.zeros(1, np.int32))
-            host = actions.copy_to_host() if hasattr(actions, "copy_to_host") else (
-                np.asarray(src.copy_to_host()).reshape(env.actions.shape))
+            host = src.copy_to_host().reshape(env.actions.shape)  # for the error message
             from pufferlib.ocean.core.drivers import ERR_RANGE
             env._raise_for(ERR_RANGE, host)
         self.tick += 1
@@ -293,10 +287,6 @@ class CudaBackend:
     def log(self) -> dict:
         """Per-episode means of the log fields (reduced on the device), as on the CPU."""
         table = self._log_table
-        if table is None:  # pragma: no cover - device arrays without view()
-            host = self.env.logs.copy_to_host()
-            self.env.logs.copy_to_device(np.zeros_like(host))
-            return self.env._means(host.view(np.float64).reshape(self.num_envs, -1).sum(axis=0))
         self.kernels["log_kernel"][blocks(table.shape[1]), THREADS_PER_BLOCK](table, self._log_sums)
         return self.env._means(self._log_sums.copy_to_host())
 
@@ -334,6 +324,9 @@ def compile_ptx(env, cc=(9, 0)) -> dict:
 
     import numba
     from numba import types
+    if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1":
+        raise EnvironmentSetupError("compile_ptx needs numba.cuda's compiler; unset NUMBA_ENABLE_CUDASIM "
+                                    "(the CUDA simulator runs kernels as Python and compiles nothing)")
     _cuda = cuda()
     clear_log = env.layout.compile_unpack().clear_log
     fns = kernel_functions(type(env), clear_log, env.actions.dtype.kind in "iu")
@@ -352,9 +345,6 @@ def compile_ptx(env, cc=(9, 0)) -> dict:
     from numba.cuda import dispatcher as _dispatcher
     patch = (mock.patch.object(_dispatcher, "get_current_device", lambda: device)
              if hasattr(_dispatcher, "get_current_device") else contextlib.nullcontext())
-    if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1":
-        raise EnvironmentSetupError("compile_ptx needs numba.cuda's compiler; unset NUMBA_ENABLE_CUDASIM "
-                                    "(the CUDA simulator runs kernels as Python and compiles nothing)")
     with patch:
         try:
             return {name: _cuda.compile_ptx(fns[name], sig, cc=tuple(cc))[0] for name, sig in sigs.items()}

@@ -154,9 +154,7 @@ class OceanEnv(PufferEnv):
                                 f"render_mode='rgb_array' or 'ansi' to the constructor")
         state = self.state(0, copy=True)
         if self.render_mode == "rgb_array":
-            frame = self.render_rgb(state)
-            assert frame.ndim == 3 and frame.shape[2] == 3 and frame.dtype == np.uint8
-            return frame
+            return self.render_rgb(state)
         return self.render_ansi(state)
 
     def render_rgb(self, state: dict) -> np.ndarray:
@@ -262,22 +260,29 @@ class OceanEnv(PufferEnv):
             got += ", and NaN or infinite values"
         raise APIUsageError(f"actions must be {allowed}; got {got}")
 
+    def _check_action_dtype(self, a):
+        """Raise APIUsageError unless ``a``'s dtype may fill the action buffer without a
+        silent cast: integers (or bools) for Discrete / MultiDiscrete, real numbers for Box.
+        Shared by the CPU and GPU paths."""
+        if self.actions.dtype.kind in "iu":
+            if a.dtype.kind not in "iub":
+                raise APIUsageError(f"actions must be integers for {self.single_action_space}, "
+                                    f"got dtype {a.dtype}")
+        elif a.dtype.kind not in "fiu":
+            raise APIUsageError(f"actions must be real numbers for {self.single_action_space}, "
+                                f"got dtype {a.dtype}")
+
     def _convert_actions(self, actions):
         """Actions of another dtype or layout, converted for the compiled check (no silent casts)."""
         a = np.asarray(actions)
         if a.shape != self.actions.shape:
             raise APIUsageError(f"actions must have shape {self.actions.shape} (one per agent), "
                                 f"got shape {a.shape}")
+        self._check_action_dtype(a)
         if self.actions.dtype.kind in "iu":
-            if not (np.issubdtype(a.dtype, np.integer) or a.dtype == np.bool_):
-                raise APIUsageError(f"actions must be integers for {self.single_action_space}, "
-                                    f"got dtype {a.dtype}")
             if a.dtype == np.uint64 and a.size and a.max() > np.iinfo(np.int64).max:
                 raise APIUsageError(f"actions out of range for {self.single_action_space}: max {a.max()}")
             return np.ascontiguousarray(a, dtype=np.int64)
-        if not (np.issubdtype(a.dtype, np.floating) or np.issubdtype(a.dtype, np.integer)):
-            raise APIUsageError(f"actions must be real numbers for {self.single_action_space}, "
-                                f"got dtype {a.dtype}")
         return np.ascontiguousarray(a, dtype=np.float64)
 
     def log(self) -> dict:

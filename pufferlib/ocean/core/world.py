@@ -57,7 +57,6 @@ STEP_BUFFERS = ("observations", "rewards", "terminals", "truncations", "actions"
 ACTION_BOUNDS = ("action_low", "action_high")
 #: Also outside the kernels' tuple: the drivers' per-field log sums (reduced in compiled code).
 INTERNAL = ACTION_BOUNDS + ("log_sums",)
-BUILTIN = STEP_BUFFERS + INTERNAL + ("logs",)
 
 
 class Array:
