@@ -15,6 +15,16 @@ from pufferlib.spaces import Box, Discrete, MultiDiscrete, joint_space
 
 BUFFER_NAMES = ("observations", "rewards", "terminals", "truncations", "masks", "actions")
 
+#: Key of ``buf`` under which a vectorizer may offer memory for an env's world arrays: a
+#: callable ``alloc(nbytes) -> writable, zero-filled buffer of nbytes bytes, or None``.
+#: Multiprocessing offers shared memory that its main process maps too, so its ``state()``
+#: returns zero-copy views of the worlds allocated there (Ocean envs use it automatically;
+#: see :func:`world_allocator`). Envs that ignore it still work; their state is copied.
+WORLD_ALLOCATOR = "world_allocator"
+
+#: ``per`` values of :meth:`PufferEnv._state_arrays`: the array's first dimension.
+STATE_PER = ("env", "agent", None)
+
 
 def action_dtype(space) -> np.dtype:
     """Dtype of the action buffer for a per-agent action space.
@@ -55,6 +65,38 @@ def _lookup(buf, name):
         return buf[name]
     except (TypeError, KeyError, IndexError):
         return getattr(buf, name, None)
+
+
+def world_allocator(buf):
+    """The world allocator a vectorizer offers in ``buf`` (key :data:`WORLD_ALLOCATOR`), or None.
+
+    An env that allocates its world arrays from it (one call with the total size, arrays
+    carved out of the returned buffer) lets the vectorizer map them; a None result means
+    no memory was offered (allocate privately).
+    """
+    if buf is None:
+        return None
+    alloc = _lookup(buf, WORLD_ALLOCATOR)
+    return alloc if callable(alloc) else None
+
+
+def state_rows(arrays: dict, env_id: int, num_envs: int) -> dict:
+    """Env ``env_id``'s part of whole arrays described as ``{name: (array, per)}``.
+
+    ``per='env'``: row ``env_id`` (``arr[env_id, ...]``: a 0-d record for a 1-d structured
+    array); ``'agent'``: the ``env_id``-th of ``num_envs`` equal blocks of rows; ``None``:
+    the whole array (shared by all envs). Returns views, no copies.
+    """
+    out = {}
+    for name, (arr, per) in arrays.items():
+        if per == "env":
+            out[name] = arr[env_id, ...] if isinstance(arr, np.ndarray) else arr[env_id]
+        elif per == "agent":
+            n = arr.shape[0] // num_envs
+            out[name] = arr[env_id * n:(env_id + 1) * n]
+        else:
+            out[name] = arr
+    return out
 
 
 def set_buffers(env, buf=None) -> None:
@@ -210,6 +252,9 @@ class PufferEnv:
 
         Raises:
             APIUsageError: ``env_id`` is not an int in ``[0, num_envs)``.
+
+        Vectorized envs have the same method, with ids counted over all their instances
+        (:meth:`pufferlib.vector.Serial.state`).
         """
         env_id = check_int("env_id", env_id)
         if not 0 <= env_id < self.num_envs:
@@ -227,5 +272,20 @@ class PufferEnv:
         return out
 
     def _state(self, env_id: int) -> dict:
-        """Override: ``{name: array view}`` of env ``env_id``'s world. Default: no state."""
-        return {}
+        """Override: ``{name: array view}`` of env ``env_id``'s world.
+
+        Default: :func:`state_rows` of :meth:`_state_arrays`, or ``{}`` (no state) when
+        that returns None.
+        """
+        arrays = self._state_arrays()
+        return {} if arrays is None else state_rows(arrays, env_id, self.num_envs)
+
+    def _state_arrays(self):
+        """Override (optional): the whole arrays ``state`` exports, ``{name: (array, per)}``
+        with ``per`` in :data:`STATE_PER` (see :func:`state_rows`), or None (default).
+
+        Describing the arrays this way lets a vectorizer rebuild the same views in another
+        process: Multiprocessing returns zero-copy views of arrays that live in the memory
+        it offered through ``buf`` (:data:`WORLD_ALLOCATOR`); other state is copied over.
+        """
+        return None

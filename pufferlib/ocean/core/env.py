@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from pufferlib.checks import check_int
-from pufferlib.environment import PufferEnv
+from pufferlib.environment import PufferEnv, world_allocator
 from pufferlib.exceptions import APIUsageError
 from pufferlib.ocean.core import drivers
 from pufferlib.ocean.core.drivers import ERR_NOT_READY, ERR_SHAPE, STEP_LOG_DUE, sum_logs
@@ -101,7 +101,7 @@ class OceanEnv(PufferEnv):
         self.seed = check_int("seed", seed, 0, 2**62)
         super().__init__(buf)
         self.layout = Layout(self, cls.WORLD, cls.LOG_FIELDS)
-        arrays = self.layout.allocate({k: getattr(self, k) for k in STEP_BUFFERS})
+        arrays = self.layout.allocate({k: getattr(self, k) for k in STEP_BUFFERS}, world_allocator(buf))
         for name in self.layout.names:
             if name not in STEP_BUFFERS and name in vars(self):
                 raise APIUsageError(f"{cls.__name__}: world array {name!r} clashes with an attribute of the env")
@@ -302,20 +302,12 @@ class OceanEnv(PufferEnv):
         out["n"] = n
         return out
 
-    def _state(self, env_id):
-        names = type(self).STATE or tuple(type(self).WORLD)
-        out = {}
-        lo, hi = env_id * self.agents_per_env, (env_id + 1) * self.agents_per_env
-        for name in names:
-            arr = getattr(self, name)
-            first = self.layout.decl[name].dims[0]
-            if first == "num_envs":
-                out[name] = arr[env_id, ...] if self._cuda is None else arr[env_id]
-            elif first == "num_agents":
-                out[name] = arr[lo:hi]
-            else:
-                out[name] = arr
-        return out
+    def _state_arrays(self):
+        """The exported world arrays (``STATE``, default every ``WORLD`` array), whole, with
+        their first dimension: ``'env'`` (``num_envs``), ``'agent'`` (``num_agents``) or None."""
+        per = {"num_envs": "env", "num_agents": "agent"}
+        return {name: (getattr(self, name), per.get(self.layout.decl[name].dims[0]))
+                for name in type(self).STATE or tuple(type(self).WORLD)}
 
     def state(self, env_id: int = 0, copy: bool = False) -> dict:
         """World state of env ``env_id``: ``{name: array}`` for every exported world array.

@@ -48,6 +48,9 @@ from pufferlib.spaces import Box, Discrete, MultiDiscrete
 LENGTH, NUM_ENVS, AGENTS_PER_ENV, READY, TICK, LOG_INTERVAL, LOG_COUNTDOWN, LOG_DUE = range(8)
 HEADER = 8
 
+#: World arrays carved out of one allocated block start on multiples of this many bytes.
+ALIGN = 64
+
 #: The parallel drivers split envs into at most this many contiguous chunks.
 CHUNKS = 64
 
@@ -192,22 +195,46 @@ class Layout:
         desc = repr([(k, self.decl[k].dtype.descr, len(self.shapes[k])) for k in self.names])
         self.key = hashlib.sha256(desc.encode()).hexdigest()[:12]
 
-    def allocate(self, given: dict) -> dict:
+    def allocate(self, given: dict, alloc=None) -> dict:
         """``{name: host array}``: arrays in ``given`` (the step buffers) are used as they are,
-        the others are allocated and filled."""
+        the others are allocated and filled.
+
+        ``alloc``: None, or a callable ``alloc(nbytes)`` returning a writable buffer of
+        ``nbytes`` bytes (or None): the memory a vectorizer offers through ``buf``
+        (:data:`pufferlib.environment.WORLD_ALLOCATOR`, shared memory for Multiprocessing).
+        The arrays are then carved out of that one buffer, each starting on a
+        :data:`ALIGN`-byte boundary; otherwise each is its own ``np.zeros``.
+        """
+        block, offsets = None, {}
+        if alloc is not None:
+            total = 0
+            for name in self.names:
+                if name not in given:
+                    offsets[name] = total
+                    total += -(-self.nbytes(name) // ALIGN) * ALIGN
+            block = alloc(max(total, ALIGN))
         out = {}
         for name in self.names:
             if name in given:
                 out[name] = given[name]
                 continue
             spec = self.decl[name]
-            arr = np.zeros(self.shapes[name], spec.dtype)
+            if block is None or self.nbytes(name) == 0:
+                arr = np.zeros(self.shapes[name], spec.dtype)
+            else:
+                raw = np.frombuffer(block, np.uint8, self.nbytes(name), offsets[name])
+                raw[:] = 0
+                arr = raw.view(spec.dtype).reshape(self.shapes[name])
             if spec.fill != 0:
                 arr[...] = spec.fill
             out[name] = arr
         out["action_low"][:] = self.action_low
         out["action_high"][:] = self.action_high
         return out
+
+    def nbytes(self, name: str) -> int:
+        """Size in bytes of world array ``name``."""
+        return int(np.prod(self.shapes[name], dtype=np.int64)) * self.decl[name].dtype.itemsize
 
     def ctx(self, arrays: dict, num_envs: int, agents_per_env: int, log_interval: int) -> np.ndarray:
         """The int64 context array: the header, then each array's address and dimensions in
