@@ -36,10 +36,18 @@ instance whose ``done`` is True is reset (with no seed: its RNG stream continues
 instead of stepped on the next step, and its rewards / terminals / truncations read
 0 / False / False for that step (PufferLib's convention).
 
+State. ``state(env_id, copy=False)`` (every backend) returns the world state of env
+``env_id``, ids counted over the envs of all instances in order (instance ``k`` covers
+``offset_k .. offset_k + num_envs_k - 1``): read-only views that follow later steps on
+Serial and on Multiprocessing (mapped from shared memory the workers' envs allocate their
+world in; every Ocean env does), read-only copies for envs that do not opt in and on Ray,
+writable snapshots with ``copy=True``. See :meth:`Serial.state` and
+:mod:`~pufferlib.vector.worlds`.
+
 Modules: :mod:`~pufferlib.vector.common` (base class and checks shared by every backend),
 :mod:`~pufferlib.vector.serial`, :mod:`~pufferlib.vector.workers` (worker layout and batch
-scheduling), :mod:`~pufferlib.vector.mp` (Multiprocessing), :mod:`~pufferlib.vector.ray`.
-Everything is importable from ``pufferlib.vector``.
+scheduling), :mod:`~pufferlib.vector.mp` (Multiprocessing), :mod:`~pufferlib.vector.ray`,
+:mod:`~pufferlib.vector.worlds` (world state across processes). Everything is importable from ``pufferlib.vector``.
 """
 from __future__ import annotations
 

@@ -197,6 +197,65 @@ class _VecEnv:
         obs, rewards, terminals, truncations, infos, _, _ = self.recv()
         return obs, rewards, terminals, truncations, infos
 
+    def state(self, env_id: int = 0, copy: bool = False) -> dict:
+        """World state of env ``env_id`` of this vectorized env, as ``{name: numpy array}``.
+
+        Env ids count the environments of every instance in order: instance ``k`` (an
+        instance may simulate several envs, its ``num_envs``) covers the ids
+        ``offset_k .. offset_k + num_envs_k - 1`` (``offset_k`` as for seeding), so ids run
+        over ``range(sum(self.instance_num_envs))``, and id ``offset_k + i`` is env ``i`` of
+        instance ``k``: ``instance.state(i)``.
+
+        Args:
+            env_id: int in ``[0, sum(instance_num_envs))``.
+            copy: False (default): read-only arrays; True: independent writable copies
+                (stable snapshots) on every backend.
+
+        Returns:
+            ``{name: array}`` as the instance's own ``state(i)``; ``{}`` for envs without state.
+            With ``copy=False``:
+
+            - Serial: the instance's read-only views (zero copy; they follow later steps).
+            - Multiprocessing: read-only views of the worker's world arrays, mapped from
+              shared memory (zero copy; the same arrays show later steps) for envs that
+              allocate their world through the memory the vectorizer offers (every Ocean
+              env does); for other envs (e.g. emulated Gymnasium envs), a read-only copy
+              fetched from the worker, which does not follow later steps.
+            - Ray: a read-only copy fetched from the actor.
+
+            Views show the worker's writes once a step's results are received; a call waits
+            for a batch in flight on that env's worker first, and reads nothing else (it adds
+            nothing to ``step``). Views are invalid after :meth:`close`: they are no longer
+            updated (on Multiprocessing they keep their memory mapped and frozen at the last
+            step, so reading them cannot crash), and ``state`` itself raises.
+
+        Raises:
+            APIUsageError: ``env_id`` is not an int in range (the message gives the range),
+                or the env is closed.
+            pufferlib.WorkerError: a worker died, or raised while copying its state.
+        """
+        self._usable()
+        k, local = self._locate(env_id)
+        return self._instance_state(k, local, bool(copy))
+
+    def _locate(self, env_id):
+        """Global env id -> ``(instance index, env id inside that instance)``."""
+        counts = self.instance_num_envs
+        total = sum(counts)
+        env_id = check_int("env_id", env_id)
+        if not 0 <= env_id < total:
+            raise APIUsageError(
+                f"env_id {env_id} out of range: this {type(self).__name__} env holds {total} envs "
+                f"({len(counts)} instances, num_envs per instance {counts}); valid ids 0..{total - 1}")
+        offsets = getattr(self, "_env_offsets", None)
+        if offsets is None:
+            offsets = self._env_offsets = np.cumsum([0] + list(counts))
+        k = int(np.searchsorted(offsets, env_id, side="right")) - 1
+        return k, env_id - int(offsets[k])
+
+    def _instance_state(self, k, local, copy):
+        raise NotImplementedError
+
     def __enter__(self):
         return self
 

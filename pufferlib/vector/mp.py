@@ -13,11 +13,12 @@ import signal
 import sys
 import time
 import traceback
+import warnings
 import weakref
 
 import numpy as np
 
-from pufferlib.environment import buffer_specs, set_buffers
+from pufferlib.environment import buffer_specs, set_buffers, state_rows
 from pufferlib.exceptions import APIUsageError, EnvironmentSetupError, WorkerError
 from pufferlib.vector.common import _NEED_RESET, _available_cpus, _probe
 from pufferlib.vector.serial import Serial
@@ -27,9 +28,20 @@ from pufferlib.vector.workers import (
     _OK,
     _POLL_MS,
     _READY,
+    _STATE,
     _STEP,
     _worker_layout,
     _WorkerVecEnv,
+)
+from pufferlib.vector.worlds import (
+    ALLOC,
+    FETCH,
+    WorldAllocator,
+    as_state,
+    build_arrays,
+    close_blocks,
+    describe_state,
+    new_block,
 )
 
 # With spare cores, waiting starts with a short busy poll (then blocks): a pipe wake-up costs
@@ -93,9 +105,15 @@ def _mp_worker(w, creators, args, kwargs, raws, specs, agent_range, spec, conn, 
         arrays = _shared_arrays(raws, specs)
         lo, hi = agent_range
         buf = {name: arr[lo:hi] for name, arr in arrays.items()}
+        alloc = WorldAllocator(conn)  # world arrays in shared memory the main process maps too
         vec = Serial(creators, args, kwargs, len(creators), buf=buf, _spec=spec,
-                     _index_base=w * len(creators))
-        conn.send((_READY, vec.instance_num_envs))
+                     _index_base=w * len(creators), _world_allocator=alloc)
+        alloc.open = False
+        regions = {("block", j): np.frombuffer(b, np.uint8) for j, b in enumerate(alloc.blocks)}
+        regions.update({("buf", name): arr.reshape(-1).view(np.uint8) for name, arr in arrays.items()})
+        described = [describe_state(env, regions) for env in vec.envs]
+        del regions
+        conn.send((_READY, vec.instance_num_envs, described))
     except BaseException as e:  # noqa: BLE001 - everything is reported to the main process
         _report_error(conn, e)
         return
@@ -115,6 +133,14 @@ def _mp_worker(w, creators, args, kwargs, raws, specs, agent_range, spec, conn, 
                 vec.close()
                 conn.send((_OK, []))
                 break
+            elif msg[0] == _STATE:  # (_STATE, instance, env id): a copy of that env's state
+                try:
+                    reply = (_STATE, True, vec.envs[msg[1]].state(msg[2], copy=True))
+                except Exception as e:  # noqa: BLE001 - reported; the worker stays usable
+                    reply = (_STATE, False, (f"{type(e).__module__}.{type(e).__qualname__}", str(e),
+                                             traceback.format_exc()))
+                conn.send(reply)
+                continue
             else:
                 infos = vec._reset_all(msg[1])
             conn.send((_OK, infos))
@@ -130,8 +156,11 @@ def _report_error(conn, e):
         pass
 
 
-def _mp_shutdown(procs, conns, driver, timeout=2.0):
-    """Stop workers (CLOSE, then terminate, then kill) and close pipes. Safe to call twice."""
+def _mp_shutdown(procs, conns, driver, blocks=None, state_cache=None, timeout=2.0):
+    """Stop workers (CLOSE, then terminate, then kill), close pipes, unmap the world blocks
+    not held by views handed out. Safe to call twice."""
+    if state_cache is not None:
+        state_cache.clear()
     for p, c in zip(procs, conns):
         if p.exitcode is None:
             try:
@@ -161,6 +190,8 @@ def _mp_shutdown(procs, conns, driver, timeout=2.0):
             pass
     procs.clear()
     conns.clear()
+    for worker_blocks in blocks or ():
+        close_blocks(worker_blocks)
     if driver:
         env = driver.pop()
         try:
@@ -239,7 +270,12 @@ class Multiprocessing(_WorkerVecEnv):
 
         self._procs, self._conns = [], []
         self._driver_box = [driver]
-        self._finalizer = weakref.finalize(self, _mp_shutdown, self._procs, self._conns, self._driver_box)
+        self._blocks = [[] for _ in range(num_workers)]  # per worker: its world blocks, mapped here
+        self._state_cache = {}  # instance -> {name: (read-only whole array, per)}
+        self._state_described = [None] * num_workers
+        self._state_reply = None
+        self._finalizer = weakref.finalize(self, _mp_shutdown, self._procs, self._conns, self._driver_box,
+                                           self._blocks, self._state_cache)
         apw = self.agents_per_worker
         try:
             for w in range(num_workers):
@@ -336,9 +372,73 @@ class Multiprocessing(_WorkerVecEnv):
         elif tag == _READY:
             self._pending[w] = False
             self._instance_num_envs[w] = msg[1]
+            self._state_described[w] = msg[2]
+        elif tag == ALLOC:
+            self._give_block(w, msg[1])
+        elif tag == _STATE:
+            self._pending[w] = False
+            self._state_reply = msg[1:]
         else:
             _, kind, text, tb = msg
             self._fail(w, kind, text, tb)
+
+    def _give_block(self, w, nbytes):
+        """A worker's env asks for world memory: create a shared block, keep our mapping, and
+        pass the worker its file descriptor (see :mod:`pufferlib.vector.worlds`)."""
+        from multiprocessing import reduction
+        conn = self._conns[w]
+        try:
+            fd, block = new_block(nbytes)
+        except OSError as e:
+            warnings.warn(f"Multiprocessing: no shared memory for a world of {nbytes} bytes in worker {w} "
+                          f"({e}); its env allocates privately and state() copies it from the worker",
+                          RuntimeWarning, stacklevel=2)
+            reason = str(e) or type(e).__name__
+            fd = block = None
+        try:
+            if block is None:
+                conn.send((ALLOC, reason))
+                return
+            self._blocks[w].append(block)
+            conn.send((ALLOC, None))
+            reduction.send_handle(conn, fd, self._procs[w].pid)
+        except (BrokenPipeError, ConnectionResetError, OSError):
+            self._worker_died(w)
+        finally:
+            if fd is not None:
+                os.close(fd)
+
+    def _instance_state(self, k, local, copy):
+        w, i = divmod(k, self.envs_per_worker)
+        while self._pending[w]:  # a batch in flight on this worker: let it finish writing
+            self._wait()
+        described = self._state_described[w][i]
+        if described is None:
+            return {}
+        if described == FETCH:
+            return as_state(self._fetch_state(w, i, local), copy)
+        arrays = self._state_cache.get(k)
+        if arrays is None:
+            regions = {("block", j): np.frombuffer(b, np.uint8) for j, b in enumerate(self._blocks[w])}
+            regions.update({("buf", name): getattr(self, name).reshape(-1).view(np.uint8)
+                            for name in buffer_specs(self.single_observation_space,
+                                                     self.single_action_space, 1)})
+            arrays = self._state_cache[k] = build_arrays(described, regions)
+        return as_state(state_rows(arrays, local, self.instance_num_envs[k]), copy)
+
+    def _fetch_state(self, w, i, local):
+        """A copy of ``state(local)`` of instance ``i`` of worker ``w``, made by the worker."""
+        while self._pending[w]:
+            self._wait()
+        self._pending[w] = True
+        self._launch(w, (_STATE, i, local))
+        while self._pending[w]:
+            self._wait()
+        (ok, data), self._state_reply = self._state_reply, None
+        if not ok:
+            kind, text, tb = data
+            raise WorkerError(f"worker {w} raised {kind} in state(): {text}\n--- worker traceback ---\n{tb}")
+        return data
 
     def _fail(self, w, kind, text, tb):
         pid = self._procs[w].pid if w < len(self._procs) else None
@@ -374,7 +474,9 @@ class Multiprocessing(_WorkerVecEnv):
         """Stop the workers (ask, then terminate, then kill), close pipes and the driver env.
 
         Idempotent; also runs when the object is garbage collected and at interpreter exit.
-        Arrays returned earlier stay valid (the shared memory lives as long as they do).
+        Arrays returned earlier stay valid (the shared memory lives as long as they do),
+        ``state`` views included: they keep their world block mapped, frozen at the last
+        step, until they are garbage collected; ``state`` itself raises APIUsageError.
         """
         self._closed = True
         self._finalizer()

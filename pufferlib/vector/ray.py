@@ -9,6 +9,7 @@ from pufferlib.exceptions import EnvironmentSetupError, WorkerError
 from pufferlib.vector.common import _probe
 from pufferlib.vector.serial import Serial
 from pufferlib.vector.workers import _POLL_MS, _STEP, _worker_layout, _WorkerVecEnv
+from pufferlib.vector.worlds import as_state
 
 class _RayWorker:
     """Ray actor body: a Serial over some instances with its own buffers."""
@@ -30,6 +31,9 @@ class _RayWorker:
     def step(self, actions):
         self.vec.actions[:] = actions
         return self._out(self.vec._step_all())
+
+    def state(self, k, env_id):
+        return self.vec.envs[k].state(env_id, copy=True)
 
     def close(self):
         self.vec.close()
@@ -112,6 +116,14 @@ class Ray(_WorkerVecEnv):
             self.truncations[sl] = trunc
             self.masks[sl] = masks
             self._on_result(w, infos)
+
+    def _instance_state(self, k, local, copy):
+        w, i = divmod(k, self.envs_per_worker)
+        try:  # an actor runs its calls in order: this one after any step in flight
+            data = self._ray.get(self._actors[w].state.remote(i, local))
+        except Exception as e:
+            raise WorkerError(f"Ray worker {w} failed in state(): {e}") from e
+        return as_state(data, copy)  # copy=False: read-only arrays from the object store, or copies
 
     def close(self):
         """Kill the actors and close the driver env. Idempotent. Does not shut Ray down."""

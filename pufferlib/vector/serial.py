@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from pufferlib.checks import check_int
-from pufferlib.environment import buffer_specs, set_buffers
+from pufferlib.environment import WORLD_ALLOCATOR, buffer_specs, set_buffers
 from pufferlib.exceptions import APIUsageError
 from pufferlib.vector.common import (
     _CAN_RECV,
@@ -53,7 +53,7 @@ class Serial(_VecEnv):
     """
 
     def __init__(self, env_creators, env_args, env_kwargs, num_envs, buf=None, seed=0,
-                 num_workers=None, batch_size=None, _spec=None, _index_base=0):
+                 num_workers=None, batch_size=None, _spec=None, _index_base=0, _world_allocator=None):
         num_envs = check_int("num_envs", num_envs, 1)
         if batch_size is not None and batch_size != num_envs:
             raise APIUsageError(
@@ -80,6 +80,8 @@ class Serial(_VecEnv):
             for k in range(num_envs):
                 sl = slice(k * agents, (k + 1) * agents)
                 buf_k = {name: buf[name][sl] for name in specs}
+                if _world_allocator is not None:  # shared memory for the world (Multiprocessing)
+                    buf_k[WORLD_ALLOCATOR] = _world_allocator
                 try:
                     env = env_creators[k](*env_args[k], buf=buf_k, **env_kwargs[k])
                 except APIUsageError as e:
@@ -199,8 +201,12 @@ class Serial(_VecEnv):
         return (self.observations, self.rewards, self.terminals, self.truncations,
                 self._infos, self.agent_ids, self.masks)
 
+    def _instance_state(self, k, local, copy):
+        return self.envs[k].state(local, copy=copy)
+
     def close(self):
-        """Close every instance. Idempotent."""
+        """Close every instance. Idempotent. ``state`` raises afterwards; arrays it returned
+        stay readable (this process owns their memory) but are no longer updated."""
         if self._closed:
             return
         self._closed = True

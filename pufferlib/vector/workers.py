@@ -7,8 +7,10 @@ from pufferlib.checks import check_int
 from pufferlib.exceptions import APIUsageError
 from pufferlib.vector.common import _CAN_RECV, _CAN_SEND, _available_cpus, _VecEnv
 
-# Worker protocol: main -> worker messages and worker -> main reply tags.
-_STEP, _RESET, _CLOSE = 1, 2, 3
+# Worker protocol: main -> worker messages and worker -> main reply tags (the world
+# allocation tag, 3, is pufferlib.vector.worlds.ALLOC). ``(_STATE, instance, env id)`` asks
+# a worker for a copy of one env's state; it answers ``(_STATE, ok, data)``.
+_STEP, _RESET, _CLOSE, _STATE = 1, 2, 3, 4
 _OK, _ERR, _READY = 0, 1, 2
 
 _POLL_MS = 200  # how long the main process blocks before it checks worker liveness
