@@ -90,7 +90,12 @@ def state_rows(arrays: dict, env_id: int, num_envs: int) -> dict:
     out = {}
     for name, (arr, per) in arrays.items():
         if per == "env":
-            out[name] = arr[env_id, ...] if isinstance(arr, np.ndarray) else arr[env_id]
+            if isinstance(arr, np.ndarray):
+                out[name] = arr[env_id, ...]
+            elif arr.ndim == 1 and arr.dtype.names is None:  # a device array: arr[i] would be a host scalar
+                out[name] = arr[env_id:env_id + 1].reshape(())
+            else:
+                out[name] = arr[env_id]
         elif per == "agent":
             n = arr.shape[0] // num_envs
             out[name] = arr[env_id * n:(env_id + 1) * n]

@@ -17,6 +17,8 @@ ENVS = {
                  "Balance a pole on a cart for 200 steps; Euler physics; discrete or continuous push."),
     "squared": ("pufferlib.ocean.squared", "Squared",
                 "Single agent on an 11x11 grid must reach one target cell within 33 moves."),
+    "nmmo3": ("pufferlib.ocean.nmmo3", "NMMO3",
+              "Neural MMO 3: 4 worlds x 1024 players and 2048 enemies on 512x512 maps; combat, items, market."),
     "snake": ("pufferlib.ocean.snake", "Snake",
               "256 snakes per 640x360 grid eat food and corpses; 11x11 egocentric int8 view."),
 }

@@ -20,6 +20,7 @@ import numpy as np
 
 from pufferlib.exceptions import APIUsageError
 from pufferlib.spaces import Box, Discrete, MultiDiscrete, sample_actions
+from pufferlib.ocean.core.env import exported_names
 
 STEPS = 48
 SEED = 7
@@ -253,13 +254,13 @@ def check_state(env_cls, config=None):
     """state(env_id): the exported arrays, read-only views of that env; copies on request; bad ids raise."""
     env = _make(env_cls, config)
     env.reset(SEED)
-    names = env.STATE or tuple(env.WORLD)
+    names = exported_names(env_cls)
     for env_id in (0, env.num_envs - 1):
         st = env.state(env_id)
         assert set(st) == set(names), f"state keys {sorted(st)} != {sorted(names)}"
         for name, view in st.items():
-            arr = getattr(env, name)
-            first = env.layout.decl[name].dims[0]
+            arr = getattr(env, names[name])
+            first = env.layout.decl[names[name]].dims[0]
             assert not view.flags.writeable, f"state()[{name!r}] is writable"
             assert np.shares_memory(view, arr), f"state()[{name!r}] is a copy"
             if first == "num_envs":
@@ -270,7 +271,7 @@ def check_state(env_cls, config=None):
                 np.testing.assert_array_equal(view, arr[env_id * a:(env_id + 1) * a])
         snap = env.state(env_id, copy=True)
         for name, arr in snap.items():
-            assert arr.flags.writeable and not np.shares_memory(arr, getattr(env, name))
+            assert arr.flags.writeable and not np.shares_memory(arr, getattr(env, names[name]))
     live = env.state(0)
     snap = env.state(0, copy=True)
     for _ in range(4):

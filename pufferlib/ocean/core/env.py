@@ -16,6 +16,15 @@ DEVICES = ("cpu", "cuda")
 RENDER_MODES = ("rgb_array", "ansi")
 
 
+def exported_names(env_cls) -> dict:
+    """``{name in state(): world array name}`` from ``env_cls.STATE`` (a tuple of world array
+    names or such a dict; default every ``WORLD`` array under its own name)."""
+    exported = env_cls.STATE or tuple(env_cls.WORLD)
+    if isinstance(exported, dict):
+        return dict(exported)
+    return {name: name for name in exported}
+
+
 class OceanEnv(PufferEnv):
     """Base class of the Numba envs: declare a world and kernels, get a fast PufferEnv.
 
@@ -34,7 +43,8 @@ class OceanEnv(PufferEnv):
       ``e`` (row ``e * agents_per_env + s``) after every reset and step; on a GPU it runs
       with a thread per agent.
     - optionally ``STATE``: names of the world arrays ``state(env_id)`` exports (default:
-      every array of ``WORLD``), and ``test_config()``: a small config for the
+      every array of ``WORLD``), or a dict ``{exported name: world array name}`` (e.g. to
+      export an array under a name the env class already uses, such as ``tick``), and ``test_config()``: a small config for the
       conformance checks (:func:`pufferlib.ocean.testing.check_env`).
 
     Its ``__init__`` validates its own arguments, sets the spaces and the attributes its
@@ -306,8 +316,8 @@ class OceanEnv(PufferEnv):
         """The exported world arrays (``STATE``, default every ``WORLD`` array), whole, with
         their first dimension: ``'env'`` (``num_envs``), ``'agent'`` (``num_agents``) or None."""
         per = {"num_envs": "env", "num_agents": "agent"}
-        return {name: (getattr(self, name), per.get(self.layout.decl[name].dims[0]))
-                for name in type(self).STATE or tuple(type(self).WORLD)}
+        return {out: (getattr(self, name), per.get(self.layout.decl[name].dims[0]))
+                for out, name in exported_names(type(self)).items()}
 
     def state(self, env_id: int = 0, copy: bool = False) -> dict:
         """World state of env ``env_id``: ``{name: array}`` for every exported world array.
