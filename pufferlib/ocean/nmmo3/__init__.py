@@ -9,5 +9,6 @@
 - :mod:`~pufferlib.ocean.nmmo3.env`: the env class and the tick.
 """
 from pufferlib.ocean.nmmo3.env import NMMO3, entity_table
+from pufferlib.ocean.nmmo3.pettingzoo import NeuralMMO
 
-__all__ = ["NMMO3", "entity_table"]
+__all__ = ["NMMO3", "entity_table", "NeuralMMO"]
