@@ -93,7 +93,7 @@ def reset_env(w, e):
         ent["sales"] = 0
         ent["level"] = 0
         ent["hp_max"] = MAX_HP
-        ent["market_tier"] = 1
+        ent["market_tier"] = 0
         if pid < num_players:
             ent["kind"] = PLAYER
             ent["level"] = 1
