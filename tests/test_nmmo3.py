@@ -1016,7 +1016,7 @@ def expected_obs(env, e, p):
     block += list(env.equipment[e, p]) + list(env.inventory[e, p]) + list(env.equipped[e, p])
     block += [x["wander_range"], x["ranged"], x["goal"], x["equipment_attack"], x["equipment_defense"]]
     pl = env.players[e, p]
-    flags = [pl["t_death"] != 0, pl["pioneer"] != 0]
+    flags = [pl["died"] != 0, pl["pioneer"] != 0]
     flags += [math.trunc(float(pl["t_" + k]) / 20) for k in ("comb_lvl", "prof_lvl", "item_atk_lvl",
                                                               "item_def_lvl", "item_tool", "market_buy",
                                                               "market_sell")]

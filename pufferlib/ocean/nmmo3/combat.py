@@ -74,6 +74,7 @@ def attack(w, e, a, d):
     if dfn["kind"] == PLAYER:
         pl = w.players[e, d]
         pl["t_death"] = env["reward_death"]
+        pl["died"] = 1
         pl["ret_death"] += env["reward_death"]
         log_player(w, e, d)
     else:
@@ -131,7 +132,7 @@ def player_attack(w, e, p):
                 return
 
 
-@kernel(inline=False)
+@kernel
 def enemy_act(w, e, q):
     """Enemy ``q``: attack or approach the first player in the 9x9 square around it (rows
     from the top, columns inner); with none, step in a random direction."""

@@ -99,11 +99,12 @@ ENTITY_FIELDS = ("kind", "r", "c", "hp", "hp_max", "comb_lvl", "prof_lvl", "dir"
                  "time_alive", "purchases", "sales", "level", "history_idx")
 ENTITY_DTYPE = np.dtype([(name, np.int32) for name in ENTITY_FIELDS])
 
-#: One record per player: this tick's reward terms and the episode's returns.
+#: One record per player: this tick's reward terms and flags (first visit of a tile, death)
+#: and the episode's returns.
 REWARD_TERMS = ("death", "comb_lvl", "prof_lvl", "item_atk_lvl", "item_def_lvl", "item_tool",
                 "market_buy", "market_sell")
 PLAYER_DTYPE = np.dtype(
-    [("t_" + name, np.float32) for name in REWARD_TERMS] + [("pioneer", np.int32)]
+    [("t_" + name, np.float32) for name in REWARD_TERMS] + [("pioneer", np.int32), ("died", np.int32)]
     + [("ret_" + name, np.float32) for name in REWARD_TERMS if name != "item_tool"])
 
 LOG_FIELDS = ("perf", "score", "episode_return", "episode_length", "return_comb_lvl", "return_prof_lvl",

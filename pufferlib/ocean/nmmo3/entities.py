@@ -14,8 +14,9 @@ SPAWN_TRIES = 4096
 
 
 # ---- the tile picture: w.tile_obs[e, r, c*10:(c+1)*10] holds the 10 observation channels of
-# ---- tile (r, c) as every player sees it but channel 6 (relative level, set per observer);
-# ---- observations copy rows of it (see observations.py).
+# ---- tile (r, c) as every player sees them, except channel 6, which holds the entity's
+# ---- combat level (observations copy rows of the picture, then turn channel 6 into the
+# ---- level relative to the observer; see observations.py).
 @kernel
 def set_item(w, e, r, c, item):
     """Put ``item`` (0: none) on tile ``(r, c)`` and in the tile picture."""
@@ -59,7 +60,7 @@ def draw_entities(w, e, draw):
         if draw:
             row[k + 4] = ent["kind"]
             row[k + 5] = ent["element"]
-            row[k + 6] = 0
+            row[k + 6] = ent["comb_lvl"]  # turned into the relative level per observer
             row[k + 7] = ent["hp"] // 20
             row[k + 8] = ent["anim"]
             row[k + 9] = ent["dir"]

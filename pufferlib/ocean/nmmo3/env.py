@@ -114,6 +114,7 @@ def reset_env(w, e):
             pl["ret_market_sell"] = 0.0
             pl["ret_death"] = 0.0
             pl["pioneer"] = 0
+            pl["died"] = 0
             spawn(w, e, pid)
         else:
             level = sample_enemy_level(env, env["levels"])
@@ -139,6 +140,7 @@ def clear_terms(pl):
     pl["t_market_buy"] = 0.0
     pl["t_market_sell"] = 0.0
     pl["pioneer"] = 0
+    pl["died"] = 0
 
 
 @kernel
@@ -215,7 +217,8 @@ def player_act(w, e, p, a):
     elif a == A_ATTACK:
         player_attack(w, e, p)
     elif number:
-        use_item(w, e, p, k)
+        if w.inventory[e, p, k] != 0:  # (a call passes the whole world: skip it for an empty slot)
+            use_item(w, e, p, k)
     elif a == A_BUY:
         ent["ui_mode"] = BUY_TIER
     elif a == A_SELL:
@@ -351,8 +354,11 @@ class NMMO3(OceanEnv):
     - ``reset()`` clears the market, the visit counts and the pending drop despawns, so a
       seed gives the same world whatever ran before (the C keeps all three).
     - Ground-item quotas are met as far as the map allows (the C asserts); when no safe
-      tile is found after 4096 draws a spawn takes any free grass tile (the C retries
-      forever).
+      tile is found after 4096 draws a spawn takes any free grass tile, and on a map with
+      none left any free tile inside the border (the C retries forever).
+    - The death flag of the observation (reward block, first value) is set on the tick a
+      player dies whatever ``reward_death`` is (the C sets it from the reward term, which it
+      hard-codes to -1).
     """
 
     WORLD = {

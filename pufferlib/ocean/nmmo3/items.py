@@ -147,7 +147,8 @@ def player_move(w, e, p, d, run):
             w.players[e, p]["pioneer"] = 1
         if seen < 255:
             w.visits[e, r, c] = seen + 1
-        pickup(w, e, p, r, c)
+        if w.items[e, r, c] != 0:  # (a call passes the whole world: skip it when there is nothing)
+            pickup(w, e, p, r, c)
 
 
 @kernel(inline=False)

@@ -23,8 +23,6 @@ def observe_agent(w, e, s):
     yw = env["y_window"]
     xw = env["x_window"]
     my_lvl = me["comb_lvl"]
-    pids = w.pids[e]
-    ents = w.entities[e]
     # Unsigned indices: no negative-index wrap-around, so the row copy vectorizes.
     r0 = np.uint32(me["r"] - yw)
     c0 = np.uint32(me["c"] - xw)
@@ -37,12 +35,13 @@ def observe_agent(w, e, s):
         src = w.tile_obs[e, r0 + i]
         for b in range(span):
             obs[k + b] = src[first + b]
-        # ...then set channel 6 where an entity stands.
+        # ...then turn channel 6 (the combat level of the entity there, 0 on empty tiles)
+        # into the level relative to the observer.
         for j in range(cols):
-            pid = pids[r0 + i, c0 + j]
-            if pid >= 0:
-                diff = (ents[pid]["comb_lvl"] - my_lvl) // 2
-                obs[k + j * np.uint32(CHANNELS) + np.uint32(6)] = min(max(diff, 0), 4)
+            at = k + j * np.uint32(CHANNELS) + np.uint32(6)
+            lvl = np.int64(obs[at])
+            if lvl != 0:
+                obs[at] = min(max((lvl - my_lvl) // 2, 0), 4)
         k += span
     obs[k] = byte(me["kind"])
     obs[k + 1] = byte(me["comb_lvl"])
@@ -72,7 +71,7 @@ def observe_agent(w, e, s):
     obs[k + 4] = byte(me["equipment_defense"])
     k += 5
     pl = w.players[e, s]
-    obs[k] = 1 if pl["t_death"] != 0.0 else 0
+    obs[k] = 1 if pl["died"] != 0 else 0
     obs[k + 1] = 1 if pl["pioneer"] != 0 else 0
     obs[k + 2] = byte(np.int64(pl["t_comb_lvl"] / 20.0))
     obs[k + 3] = byte(np.int64(pl["t_prof_lvl"] / 20.0))
