@@ -991,6 +991,18 @@ def test_death_and_respawn_timeline(arena_env):
     assert env.pids[0, r, c] == 0 and max(abs(r - en["r"][q]), abs(c - en["c"][q])) >= 5
 
 
+def test_the_death_flag_does_not_depend_on_reward_death():
+    env = NMMO3(**{**ARENA, "reward_death": 0.0})
+    en = arena(env)
+    place(env, 0, *HERE, hp=1)
+    enemy(env, 0, HERE[0] + 1, HERE[1])
+    rew = step(env)
+    assert en["hp"][0] == 0 and rew[0] == 0 and env.observations[0, 1697] == 1
+    step(env)
+    assert env.observations[0, 1697] == 0
+    env.close()
+
+
 # =============================================================================================
 # Observations
 # =============================================================================================
