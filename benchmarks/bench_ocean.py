@@ -9,12 +9,16 @@ how they were taken); fixed figures from another day are not comparable on a sha
 
 Usage: python benchmarks/bench_ocean.py [--seconds 3] [--repeats 3] [--threads N] [--only squared1,...]
 ``--only`` also takes any registered Ocean env name (its default configuration, no C ratio).
+``--table`` measures every registered env at 1 env and at about 4096 agents (``num_envs =
+round(4096 / agents per env)``, other arguments at their defaults), on one thread and on
+``--threads``, and prints a Markdown table (the one in docs/performance.md).
 Run it on an otherwise idle machine: a busy core ruins the multi-thread numbers.
 """
 import argparse
 import itertools
 import os
 import statistics
+import sys
 import time
 
 import numpy as np
@@ -56,6 +60,30 @@ def measure(env, seconds, seed=0):
             return steps * env.num_agents / (now - start)
 
 
+def table(args):
+    """Every registered env at 1 env and at ~4096 agents, one thread and ``args.threads``."""
+    from pufferlib.ocean import ENVS, env_creator
+    names = args.only.split(",") if args.only_given else sorted(ENVS)
+    print(f"| env | agents per env | 1 env, 1 thread | envs for ~4096 agents | 1 thread | {args.threads} threads "
+          f"| {args.threads} / 1 |")
+    print("|---|---|---|---|---|---|---|")
+    for name in names:
+        cls = env_creator(name)
+        probe = cls()
+        per_env = probe.agents_per_env
+        probe.close()
+        many = max(1, round(4096 / per_env))
+        cells = []
+        for num_envs, thread_counts in ((1, (1,)), (many, sorted({1, args.threads}))):
+            for threads in thread_counts:
+                env = cls(num_envs=num_envs, num_threads=threads)
+                cells.append(statistics.median(measure(env, args.seconds, seed=r) for r in range(args.repeats)))
+                env.close()
+        one, multi = cells[1], cells[-1]
+        print(f"| {name} | {per_env} | {cells[0] / 1e6:.2f}M | {many} | {one / 1e6:.2f}M | {multi / 1e6:.2f}M "
+              f"| {multi / one:.2f}x |", flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=3.0)
@@ -63,7 +91,12 @@ def main():
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="the 'all cores' count")
     parser.add_argument("--only", default="squared1,squared4096,snake",
                         help="comma-separated cases: squared1, squared4096, snake, or Ocean env names")
+    parser.add_argument("--table", action="store_true",
+                        help="every registered env (or those in --only) at 1 env and ~4096 agents, as a table")
     args = parser.parse_args()
+    if args.table:
+        args.only_given = any(a.startswith("--only") for a in sys.argv[1:])
+        return table(args)
     cases = args.only.split(",")
     width = max(12, *map(len, cases))
     print(f"{'case':<{width}} {'threads':>7} {'SPS (median)':>14} {'vs 1 thread':>12}")
