@@ -221,6 +221,33 @@ def move(w, e, pid, d, run):
     return True
 
 
+@kernel
+def clear_terms(pl):
+    """Zero a player record's reward terms and flags of this tick."""
+    pl["t_death"] = 0.0
+    pl["t_comb_lvl"] = 0.0
+    pl["t_prof_lvl"] = 0.0
+    pl["t_item_atk_lvl"] = 0.0
+    pl["t_item_def_lvl"] = 0.0
+    pl["t_item_tool"] = 0.0
+    pl["t_market_buy"] = 0.0
+    pl["t_market_sell"] = 0.0
+    pl["pioneer"] = 0
+    pl["died"] = 0
+
+
+@kernel
+def clear_returns(pl):
+    """Zero a player record's episode returns."""
+    pl["ret_comb_lvl"] = 0.0
+    pl["ret_prof_lvl"] = 0.0
+    pl["ret_item_atk_lvl"] = 0.0
+    pl["ret_item_def_lvl"] = 0.0
+    pl["ret_market_buy"] = 0.0
+    pl["ret_market_sell"] = 0.0
+    pl["ret_death"] = 0.0
+
+
 @kernel(inline=False)
 def log_player(w, e, p):
     """Add player ``p``'s finished episode (death or stagnation reset) to env ``e``'s log and
@@ -238,13 +265,7 @@ def log_player(w, e, p):
     lg["return_death"] += pl["ret_death"]
     total = (pl["ret_comb_lvl"] + pl["ret_prof_lvl"] + pl["ret_item_atk_lvl"]
              + pl["ret_item_def_lvl"] + pl["ret_market_buy"] + pl["ret_market_sell"] + pl["ret_death"])
-    pl["ret_comb_lvl"] = 0.0
-    pl["ret_prof_lvl"] = 0.0
-    pl["ret_item_atk_lvl"] = 0.0
-    pl["ret_item_def_lvl"] = 0.0
-    pl["ret_market_buy"] = 0.0
-    pl["ret_market_sell"] = 0.0
-    pl["ret_death"] = 0.0
+    clear_returns(pl)
     m = min(ent["prof_lvl"], ent["comb_lvl"])
     lg["episode_return"] += total
     lg["episode_length"] += ent["time_alive"]

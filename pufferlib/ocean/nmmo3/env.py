@@ -16,8 +16,8 @@ from pufferlib.ocean.nmmo3.constants import (A_BUY, A_NINE, A_NOOP, A_ONE, A_RUN
                                              MAX_TIERS, NEUTRAL, NUM_ACTIONS, NUM_ITEM_IDS, PLAY, PLAYER,
                                              PLAYER_DTYPE, PLAYER_OBS, REWARD_OBS, SEASON_ELEMENT, SELL_PRICE,
                                              SELL_SELECT, USABLE_SLOTS)
-from pufferlib.ocean.nmmo3.entities import (draw_entities, draw_tiles, log_player, set_item, spawn, stagnated, teleport,
-                                            unplace)
+from pufferlib.ocean.nmmo3.entities import (clear_returns, clear_terms, draw_entities, draw_tiles, log_player, set_item,
+                                            spawn, stagnated, teleport, unplace)
 from pufferlib.ocean.nmmo3.items import buy, player_move, sell, use_item
 from pufferlib.ocean.nmmo3.observations import observe_agent
 from pufferlib.ocean.nmmo3.terrain import generate_terrain, place_items
@@ -97,24 +97,8 @@ def reset_env(w, e):
         if pid < num_players:
             ent["kind"] = PLAYER
             ent["level"] = 1
-            pl = w.players[e, pid]
-            pl["t_death"] = 0.0
-            pl["t_comb_lvl"] = 0.0
-            pl["t_prof_lvl"] = 0.0
-            pl["t_item_atk_lvl"] = 0.0
-            pl["t_item_def_lvl"] = 0.0
-            pl["t_item_tool"] = 0.0
-            pl["t_market_buy"] = 0.0
-            pl["t_market_sell"] = 0.0
-            pl["ret_comb_lvl"] = 0.0
-            pl["ret_prof_lvl"] = 0.0
-            pl["ret_item_atk_lvl"] = 0.0
-            pl["ret_item_def_lvl"] = 0.0
-            pl["ret_market_buy"] = 0.0
-            pl["ret_market_sell"] = 0.0
-            pl["ret_death"] = 0.0
-            pl["pioneer"] = 0
-            pl["died"] = 0
+            clear_terms(w.players[e, pid])
+            clear_returns(w.players[e, pid])
             spawn(w, e, pid)
         else:
             level = sample_enemy_level(env, env["levels"])
@@ -127,20 +111,6 @@ def reset_env(w, e):
                 ent["ranged"] = 1
                 ent["element"] = SEASON_ELEMENT[w.terrain[e, ent["r"], ent["c"]] & 3]
     draw_tiles(w, e)
-
-
-@kernel
-def clear_terms(pl):
-    pl["t_death"] = 0.0
-    pl["t_comb_lvl"] = 0.0
-    pl["t_prof_lvl"] = 0.0
-    pl["t_item_atk_lvl"] = 0.0
-    pl["t_item_def_lvl"] = 0.0
-    pl["t_item_tool"] = 0.0
-    pl["t_market_buy"] = 0.0
-    pl["t_market_sell"] = 0.0
-    pl["pioneer"] = 0
-    pl["died"] = 0
 
 
 @kernel

@@ -93,6 +93,14 @@ def shuffle(env, perm, n):
 
 
 @kernel
+def shuffled_cells(env, perm, cells):
+    """``perm[:cells]`` = a random permutation of the cell indices ``0..cells-1``."""
+    for k in range(cells):
+        perm[k] = k
+    shuffle(env, perm, cells)
+
+
+@kernel
 def is_ridge(v):
     return v > RIDGE_LOW and v < RIDGE_HIGH
 
@@ -125,9 +133,7 @@ def generate_terrain(w, e):
         for c in range(wd):
             noise[r, c] = (noise[r, c] - lo) * scale if scale > 0.0 else 0.5
     # 3. biome flood fills over non-ridge cells, from seeds in a random order
-    for k in range(cells):
-        perm[k] = k
-    shuffle(env, perm, cells)
+    shuffled_cells(env, perm, cells)
     for r in range(h):
         for c in range(wd):
             labels[r, c] = -1
@@ -260,9 +266,7 @@ def place_items(w, e):
     g1 = 0
     g2 = 0
     g3 = 0
-    for k in range(cells):
-        perm[k] = k
-    shuffle(env, perm, cells)
+    shuffled_cells(env, perm, cells)
     for k in range(cells):
         if ore + hilt + herb + wood == 2 * (n_res + n_weap) and g0 + g1 + g2 + g3 == 4 * n_gems:
             break
