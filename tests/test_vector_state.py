@@ -398,6 +398,22 @@ def test_multiprocessing_state_during_async_batches():
             assert sorted(seen[2 * r:2 * r + 2]) == [0, 1]
 
 
+def test_multiprocessing_private_worlds():
+    """share_worlds=False: worlds stay private to the workers; state() copies them over."""
+    native = Squared(num_envs=4, size=5)
+    run(native)
+    with closing(vector.make(Squared, env_kwargs=dict(num_envs=2, size=5), backend="Multiprocessing", num_envs=2,
+                             num_workers=2, share_worlds=False)) as env:
+        assert env.share_worlds is False
+        run(env)
+        for k in range(4):
+            assert_state_equal(env.state(k), native.state(k), f"private state({k})")
+        a, b = env.state(0), env.state(0)
+        assert not np.shares_memory(a["envs"], b["envs"]) and not a["envs"].flags.writeable
+    with pytest.raises(APIUsageError, match="share_worlds"):
+        vector.make(Squared, backend="Multiprocessing", num_envs=2, share_worlds="yes")
+
+
 def test_multiprocessing_without_shared_memory_falls_back_to_copies(monkeypatch):
     """If the main process cannot create a world block (e.g. memory exhausted), the env
     allocates privately in its worker, a warning says so, and state() copies from the worker."""

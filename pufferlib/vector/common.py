@@ -219,8 +219,9 @@ class _VecEnv:
             - Multiprocessing: read-only views of the worker's world arrays, mapped from
               shared memory (zero copy; the same arrays show later steps) for envs that
               allocate their world through the memory the vectorizer offers (every Ocean
-              env does); for other envs (e.g. emulated Gymnasium envs), a read-only copy
-              fetched from the worker, which does not follow later steps.
+              env does); for other envs (e.g. emulated Gymnasium envs) or with
+              ``share_worlds=False``, a read-only copy fetched from the worker, which does
+              not follow later steps.
             - Ray: a read-only copy fetched from the actor.
 
             Views show the worker's writes once a step's results are received; a call waits
