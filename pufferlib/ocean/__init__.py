@@ -39,6 +39,10 @@ ENVS = {
              "Right paddle against a ball-tracking bot, first to 21 points; 8 float observations."),
     "breakout": ("pufferlib.ocean.breakout", "Breakout",
                  "Atari-style Breakout with swept collisions: 6x18 bricks, 6 balls, frameskip 4."),
+    "connect4": ("pufferlib.ocean.connect4", "Connect4",
+                 "Connect Four against a depth-3 negamax-sum bot; bitboards; 42 float observations."),
+    "target": ("pufferlib.ocean.target", "Target",
+               "8 agents per 1080x720 field steer heading and speed to collect 4 goals; MultiDiscrete([9, 5])."),
 }
 
 
