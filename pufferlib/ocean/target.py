@@ -129,19 +129,19 @@ def random_spot(env):
 
 @kernel
 def normalise(w, e):
-    """Scratch for the observations of env ``e``: every agent's ``x / width`` and
-    ``y / height``, every goal's ``x / width`` and ``y / height``."""
+    """Scratch for the observations of env ``e``: the positions of its agents and goals
+    divided by the field size, as flat rows ``(x0, y0, x1, y1, ...)``."""
     env = w.envs[e]
     n = np.uint32(env["num_agents"])
     inv_w = env["inv_width"]
     inv_h = env["inv_height"]
     lo = e * n
-    for i in range(lo, lo + n):
-        w.nx[i] = ratio(w.x[i], inv_w)
-        w.ny[i] = ratio(w.y[i], inv_h)
-    for g in range(env["num_goals"]):
-        w.goal_norm[e, g, 0] = ratio(w.goals[e, g, 0], inv_w)
-        w.goal_norm[e, g, 1] = ratio(w.goals[e, g, 1], inv_h)
+    for s in range(n):
+        w.agent_norm[e, 2 * s] = ratio(w.x[lo + s], inv_w)
+        w.agent_norm[e, 2 * s + 1] = ratio(w.y[lo + s], inv_h)
+    for g in range(np.uint32(env["num_goals"])):
+        w.goal_norm[e, 2 * g] = ratio(w.goals[e, g, 0], inv_w)
+        w.goal_norm[e, 2 * g + 1] = ratio(w.goals[e, g, 1], inv_h)
 
 
 @kernel
@@ -162,6 +162,32 @@ def reset_env(w, e):
         w.goals[e, g, 0] = x
         w.goals[e, g, 1] = y
     normalise(w, e)
+
+
+@kernel
+def collect(w, e, lo, hi):
+    """Agents ``lo..hi-1`` of env ``e`` in order, each goal in order: a goal within 32 px
+    is collected (reward 1, logged) and moves to a random spot."""
+    env = w.envs[e]
+    lg = w.logs[e]
+    for i in range(lo, hi):
+        x = w.x[i]
+        y = w.y[i]
+        for g in range(env["num_goals"]):
+            dx = np.float64(w.goals[e, g, 0] - x)
+            dy = np.float64(w.goals[e, g, 1] - y)
+            if dx * dx + dy * dy > COLLECT_RADIUS_SQ:
+                continue
+            gx, gy = random_spot(env)
+            w.goals[e, g, 0] = gx
+            w.goals[e, g, 1] = gy
+            w.rewards[i] = 1.0
+            lg["perf"] += 1.0
+            lg["score"] += 1.0
+            lg["episode_return"] += 1.0
+            lg["episode_length"] += w.ticks_since_reward[i]
+            lg["n"] += 1.0
+            w.ticks_since_reward[i] = 0
 
 
 @kernel
@@ -196,25 +222,19 @@ def step_env(w, e):
             x, y = random_spot(env)
             w.x[i] = x
             w.y[i] = y
-    lg = w.logs[e]
-    for i in range(lo, hi):
-        x = w.x[i]
-        y = w.y[i]
-        for g in range(env["num_goals"]):
-            dx = np.float64(w.goals[e, g, 0] - x)
-            dy = np.float64(w.goals[e, g, 1] - y)
-            if dx * dx + dy * dy > COLLECT_RADIUS_SQ:
-                continue
-            gx, gy = random_spot(env)
-            w.goals[e, g, 0] = gx
-            w.goals[e, g, 1] = gy
-            w.rewards[i] = 1.0
-            lg["perf"] += 1.0
-            lg["score"] += 1.0
-            lg["episode_return"] += 1.0
-            lg["episode_length"] += w.ticks_since_reward[i]
-            lg["n"] += 1.0
-            w.ticks_since_reward[i] = 0
+    # Goal collection. Usually no agent is within reach of a goal: a branch-free test of
+    # every pair first, then the ordered pass only if some pair is within reach.
+    ng = np.uint32(env["num_goals"])
+    near = False
+    for g in range(ng):
+        gx = w.goals[e, g, 0]
+        gy = w.goals[e, g, 1]
+        for i in range(lo, hi):
+            dx = np.float64(gx - w.x[i])
+            dy = np.float64(gy - w.y[i])
+            near |= dx * dx + dy * dy <= COLLECT_RADIUS_SQ
+    if near:
+        collect(w, e, lo, hi)
     normalise(w, e)
 
 
@@ -222,20 +242,18 @@ def step_env(w, e):
 def observe_agent(w, e, s):
     """Agent ``s`` of env ``e``: goals and agents relative to it, heading, reward, position."""
     env = w.envs[e]
-    n = np.uint32(env["num_agents"])
-    a = e * n + s
+    n2 = np.uint32(2 * env["num_agents"])
+    g2 = np.uint32(2 * env["num_goals"])
+    a = e * np.uint32(env["num_agents"]) + s
     obs = w.observations
-    px = w.nx[a]
-    py = w.ny[a]
-    k = 0
-    for g in range(env["num_goals"]):
-        obs[a, k] = w.goal_norm[e, g, 0] - px
-        obs[a, k + 1] = w.goal_norm[e, g, 1] - py
-        k += 2
-    for j in range(e * n, e * n + n):
-        obs[a, k] = w.nx[j] - px
-        obs[a, k + 1] = w.ny[j] - py
-        k += 2
+    px = w.agent_norm[e, 2 * s]
+    py = w.agent_norm[e, 2 * s + 1]
+    # Flat loops over (x, y) pairs: x - px at even offsets, y - py at odd ones.
+    for t in range(g2):
+        obs[a, t] = w.goal_norm[e, t] - (py if t & 1 else px)
+    for t in range(n2):
+        obs[a, g2 + t] = w.agent_norm[e, t] - (py if t & 1 else px)
+    k = g2 + n2
     obs[a, k] = w.heading[a] / TWO_PI
     obs[a, k + 1] = w.rewards[a]
     obs[a, k + 2] = px
@@ -293,9 +311,8 @@ class Target(OceanEnv):
         "sin_heading": Array(np.float32, "num_agents"),
         "cos_heading": Array(np.float32, "num_agents"),
         # Scratch for the observations: positions divided by the field size.
-        "nx": Array(np.float32, "num_agents"),
-        "ny": Array(np.float32, "num_agents"),
-        "goal_norm": Array(np.float32, "num_envs", "num_goals", 2),
+        "agent_norm": Array(np.float32, "num_envs", "agent_coords"),
+        "goal_norm": Array(np.float32, "num_envs", "goal_coords"),
     }
     LOG_FIELDS = ("perf", "score", "episode_return", "episode_length")
     STATE = ("envs", "x", "y", "heading", "speed", "ticks_since_reward", "goals")
@@ -313,6 +330,8 @@ class Target(OceanEnv):
         self.height = check_int("height", height, 1, 65536)
         per_env = check_int("num_agents", num_agents, 1, 2**20)
         self.num_goals = check_int("num_goals", num_goals, 1, 2**20)
+        self.agent_coords = 2 * per_env      # scratch row lengths (x, y pairs)
+        self.goal_coords = 2 * self.num_goals
         obs_size = 2 * (per_env + self.num_goals) + 4
         self.single_observation_space = gymnasium.spaces.Box(-1.0, 1.0, (obs_size,), np.float32)
         self.single_action_space = gymnasium.spaces.MultiDiscrete([TURNS, THROTTLES])
