@@ -101,10 +101,24 @@ def small_snake(**kw):
 
 @pytest.mark.parametrize("kwargs", [
     dict(num_envs=0), dict(size=4), dict(size=1), dict(num_threads=0), dict(log_interval=0),
-    dict(seed=-1), dict(num_envs=1.5)])
+    dict(seed=-1), dict(num_envs=1.5), dict(log_interval=2**63)])
 def test_squared_bad_config(kwargs):
     with pytest.raises(APIUsageError):
         Squared(**kwargs)
+
+
+def test_read_only_action_arrays_are_accepted_and_checked():
+    env = Squared(num_envs=2)
+    env.reset(0)
+    good = np.array([1, 2], np.int64)
+    good.flags.writeable = False
+    env.step(good)
+    assert env.tick == 1
+    bad = np.array([1, 9], np.int64)
+    bad.flags.writeable = False
+    with pytest.raises(APIUsageError, match="integers in"):
+        env.step(bad)
+    assert env.tick == 1
 
 
 @pytest.mark.parametrize("kwargs", [

@@ -107,7 +107,7 @@ class OceanEnv(PufferEnv):
             raise APIUsageError("device='cuda' allocates its buffers on the GPU; buf must be None")
         self.device = device
         self.num_threads = check_int("num_threads", num_threads, 1, numba.config.NUMBA_NUM_THREADS)
-        self.log_interval = check_int("log_interval", log_interval, 1)
+        self.log_interval = check_int("log_interval", log_interval, 1, 2**62)  # an int64 countdown
         self.seed = check_int("seed", seed, 0, 2**62)
         super().__init__(buf)
         self.layout = Layout(self, cls.WORLD, cls.LOG_FIELDS)
@@ -292,8 +292,11 @@ class OceanEnv(PufferEnv):
         if self.actions.dtype.kind in "iu":
             if a.dtype == np.uint64 and a.size and a.max() > np.iinfo(np.int64).max:
                 raise APIUsageError(f"actions out of range for {self.single_action_space}: max {a.max()}")
-            return np.ascontiguousarray(a, dtype=np.int64)
-        return np.ascontiguousarray(a, dtype=np.float64)
+            out = np.ascontiguousarray(a, dtype=np.int64)
+        else:
+            out = np.ascontiguousarray(a, dtype=np.float64)
+        # The compiled drivers take writable arrays: a read-only batch is copied (never written).
+        return out if out.flags.writeable else out.copy()
 
     def log(self) -> dict:
         """Per-episode means of the log fields over the episodes finished since the last
