@@ -483,6 +483,19 @@ def test_pettingzoo_action_validation():
         env.step({"a": 1, "b": 0, "z": 2})
     with pytest.raises(APIUsageError, match="no action"):
         env.step({"a": 1})
+    received = len(env.env.received)
+    for big in (np.int64(2**32), 2**32 + 1, -(2**31) - 1):  # would wrap into range as int32
+        with pytest.raises(APIUsageError, match="outside"):
+            env.step({"a": big, "b": 0, "c": 2})
+    assert len(env.env.received) == received   # nothing stepped
+
+
+@pytest.mark.parametrize("seed", [1.5, True, -1, "3"])
+def test_emulated_reset_refuses_seeds_that_are_not_non_negative_ints(seed):
+    env = pufferlib.emulate(gymnasium.make("CartPole-v1"))
+    with pytest.raises(APIUsageError, match="seed"):
+        env.reset(seed)
+    env.reset(3)
 
 
 def test_pettingzoo_requires_shared_spaces():

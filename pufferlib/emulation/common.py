@@ -15,6 +15,7 @@ from pufferlib.emulation.structured import (
     emulate_observation_space,
     nativize,
 )
+from pufferlib.checks import check_int
 from pufferlib.environment import PufferEnv
 from pufferlib.exceptions import APIUsageError
 from pufferlib.spaces import Discrete, check_actions
@@ -43,7 +44,8 @@ def _seed_and_reset(env, seed, **kwargs):
     if seed is None:
         # Gymnasium envs may treat an explicit seed=None differently from no seed.
         return env.reset(**kwargs)
-    return env.reset(seed=int(seed), **kwargs)
+    # check_int, not int(): reset(1.5) or reset(True) must not become seed 1.
+    return env.reset(seed=check_int("seed", seed, 0), **kwargs)
 
 
 _NOT_LIVE = np.zeros(1, bool)  # check_actions(live=...) for shape / dtype checks without range

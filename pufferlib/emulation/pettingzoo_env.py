@@ -112,9 +112,13 @@ class PettingZooPufferEnv(_WrapperEnv):
             if i is None:
                 raise APIUsageError(f"action for unknown agent {agent!r}; possible agents: {self.possible_agents}")
             try:  # shape and dtype only: range is checked for live agents in step()
-                arr[i] = check_actions(self._codec.space, atn, 1, live=_NOT_LIVE, allow_unbatched=True)[0]
+                row = np.asarray(check_actions(self._codec.space, atn, 1, live=_NOT_LIVE, allow_unbatched=True)[0])
             except APIUsageError as e:
                 raise APIUsageError(f"action for {agent!r}: {e}") from None
+            cast = row.astype(arr.dtype)
+            if arr.dtype.kind in "iu" and not np.array_equal(cast, row):  # e.g. 2**32 would wrap to 0
+                raise APIUsageError(f"action for {agent!r}: {row.tolist()!r} is outside {self._codec.space}")
+            arr[i] = cast
             given[i] = True
         missing = [a for a in self.env.agents if not given[self.agent_index[a]]]
         if missing:
