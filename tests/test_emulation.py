@@ -490,6 +490,17 @@ def test_pettingzoo_action_validation():
     assert len(env.env.received) == received   # nothing stepped
 
 
+@pytest.mark.parametrize("move", [1.7, 2**70, np.int64(2**40), -(2**40)])
+def test_nested_actions_are_never_cast(move):
+    env = pufferlib.emulate(DictEnv())
+    env.reset(0)
+    with pytest.raises(APIUsageError, match="move"):
+        env.step({"move": move, "use": (0, np.array([1, 1]))})
+    assert env.env.t == 0                       # nothing stepped
+    env.step({"move": 1, "use": (0, np.array([1, 1]))})
+    assert env.env.last_action["move"] == 1
+
+
 @pytest.mark.parametrize("seed", [1.5, True, -1, "3"])
 def test_emulated_reset_refuses_seeds_that_are_not_non_negative_ints(seed):
     env = pufferlib.emulate(gymnasium.make("CartPole-v1"))

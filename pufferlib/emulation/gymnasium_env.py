@@ -100,7 +100,7 @@ class GymnasiumPufferEnv(_WrapperEnv):
         if self.is_atn_emulated and isinstance(action, (dict, tuple)):
             # a native nested action: flatten it, then validate like any other
             action = flatten_sample(action, self.env_action_space, self.atn_dtype,
-                                    out=np.zeros(self.actions.shape[1:], np.int32))
+                                    out=np.zeros(self.actions.shape[1:], np.int32), exact=True)
         self._codec.validate(action, self.actions)
         ob, reward, terminal, truncation, info = self.env.step(self._codec.to_env(self.actions[0]))
         self._write_obs(ob)

@@ -255,7 +255,7 @@ def nativize(flat_obs, space, dtype):
     return _nativize(_structured_view(flat_obs, dtype), space)
 
 
-def flatten_sample(sample, space, dtype=None, out=None):
+def flatten_sample(sample, space, dtype=None, out=None, exact=False):
     """Write a (nested) sample of ``space`` into a flat row: the inverse of :func:`nativize`.
 
     Args:
@@ -266,11 +266,15 @@ def flatten_sample(sample, space, dtype=None, out=None):
             ``dtype.itemsize``); default a new row of the emulated observation
             Box's dtype and shape.
 
+        exact: True (actions): a value must be stored unchanged: no float into an integer
+            leaf (1.7 would become 1), no integer outside the leaf's dtype.
+
     Returns:
         ``out``.
 
     Raises:
-        APIUsageError: the sample does not have the structure of ``space``.
+        APIUsageError: the sample does not have the structure of ``space``, or (``exact``)
+            a value would be changed by storing it.
     """
     if dtype is None or out is None:
         box, struct = emulate_observation_space(space)
@@ -281,14 +285,27 @@ def flatten_sample(sample, space, dtype=None, out=None):
         out[...] = np.asarray(sample).reshape(out.shape)
         return out
     root = _structured_view(out, np.dtype(dtype))
-    _write_leaves([(path, _resolve(root, fields)) for path, fields, _ in _leaves(space)], sample, space)
+    _write_leaves([(path, _resolve(root, fields)) for path, fields, _ in _leaves(space)], sample, space,
+                  exact=exact)
     return out
 
 
-def _write_leaves(writers, sample, space):
+def _write_leaves(writers, sample, space, exact=False):
+    what = "action" if exact else "observation"
     try:
         for path, view in writers:
-            view[...] = _get(sample, path)
-    except (KeyError, IndexError, TypeError, ValueError) as e:
+            value = _get(sample, path)
+            if exact and view.dtype.kind in "iu":
+                v = np.asarray(value)
+                name = "/".join(map(str, path))
+                if v.dtype.kind not in "iubO":
+                    raise APIUsageError(f"{what} {name} must be integers for {space}, got {value!r}")
+                info = np.iinfo(view.dtype)
+                if v.size and (v.dtype == object or v.min() < info.min or v.max() > info.max):
+                    raise APIUsageError(f"{what} {name} = {value!r} is outside {space}")
+            view[...] = value
+    except APIUsageError:
+        raise
+    except (KeyError, IndexError, TypeError, ValueError, OverflowError) as e:
         raise APIUsageError(
-            f"observation does not match the observation space {space}: {type(e).__name__}: {e}") from e
+            f"{what} does not match the {what} space {space}: {type(e).__name__}: {e}") from e
