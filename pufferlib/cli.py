@@ -7,15 +7,23 @@ records env 0 of an Ocean env playing random actions, frame by frame, with ``ima
 steps ENV with random actions and reports agent steps per second (SPS). ENV is an Ocean
 env name or ``MODULE:CLASS``, any PufferEnv class; actions are drawn from its
 ``single_action_space`` (``Discrete``, ``MultiDiscrete`` or ``Box``).
+
+A bad argument (including an env constructor argument given with ``--env-kwarg`` that the
+env rejects) prints one line ``puffer: error: ...`` on stderr and exits with status 2, as
+argparse does; other exceptions are bugs and keep their traceback. Ctrl-C exits with status
+130: ``puffer bench`` first prints its result line for the steps timed so far (marked
+``(interrupted)``); ``puffer render`` writes no file (a partly written one is removed).
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import importlib
 import inspect
 import itertools
 import json
+import math
 import os
 import sys
 import time
@@ -25,6 +33,10 @@ import numpy as np
 from pufferlib.exceptions import APIUsageError, EnvironmentSetupError
 
 BACKENDS = ("native", "serial", "multiprocessing")
+#: Exit status of a command ended by Ctrl-C (128 + SIGINT), as a shell reports it.
+EXIT_INTERRUPTED = 130
+#: Constructor arguments that ``puffer bench`` sets from its own options, never from --env-kwarg.
+_OWN_ARGS = {"num_envs": "--num-envs", "seed": "--seed", "num_threads": "--threads"}
 
 
 def _parse_value(text: str):
@@ -32,6 +44,11 @@ def _parse_value(text: str):
         return json.loads(text)
     except json.JSONDecodeError:
         return text
+
+
+def _check_min(flag, value, low):
+    if value < low:
+        raise APIUsageError(f"{flag} must be >= {low}, got {value}")
 
 
 def _parse_env_kwargs(pairs):
@@ -80,7 +97,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_render(args) -> int:
     """``puffer render``: build the env with ``num_envs=1`` (unless given) and
-    ``render_mode='rgb_array'``, step it with random actions, write the frames."""
+    ``render_mode='rgb_array'``, step it with random actions, write the frames.
+
+    Ctrl-C writes nothing: the frames are kept in memory until the end, and a file that was
+    being written when Ctrl-C came is removed. Returns 130 then (see :func:`main`)."""
     from tqdm import tqdm
 
     from pufferlib import make
@@ -89,8 +109,9 @@ def cmd_render(args) -> int:
     check_int("--steps", args.steps, 1)
     if ":" in args.env:
         raise APIUsageError("puffer render takes an Ocean env name (see puffer list)")
-    if not args.fps > 0:
-        raise APIUsageError(f"--fps must be > 0, got {args.fps}")
+    if not (math.isfinite(args.fps) and args.fps > 0):
+        raise APIUsageError(f"--fps must be a finite number > 0, got {args.fps}")
+    _check_min("--seed", args.seed, 0)
     suffix = os.path.splitext(args.out)[1].lower()
     if suffix not in (".gif", ".mp4"):
         raise APIUsageError(f"--out must end in .gif or .mp4, got {args.out!r}")
@@ -100,7 +121,8 @@ def cmd_render(args) -> int:
         raise EnvironmentSetupError("puffer render writes images with imageio: "
                                     "pip install 'pufferlib-numba[render]'") from exc
     kwargs = {"num_envs": 1, **_parse_env_kwargs(args.env_kwarg), "render_mode": "rgb_array"}
-    env = make(args.env, **kwargs)
+    with _user_errors(args.env):
+        env = make(args.env, **kwargs)
     try:
         rng = np.random.default_rng(args.seed)
         env.reset(args.seed)
@@ -113,6 +135,10 @@ def cmd_render(args) -> int:
     options = {"duration": 1000.0 / args.fps, "loop": 0} if suffix == ".gif" else {"fps": args.fps}
     try:
         iio.imwrite(args.out, np.stack(frames), **options)
+    except KeyboardInterrupt:
+        with contextlib.suppress(OSError):
+            os.remove(args.out)                          # a partly written file is no video
+        raise
     except (ImportError, OSError, RuntimeError, ValueError) as exc:
         raise EnvironmentSetupError(f"could not write {args.out}: {exc}"
                                     + (" (MP4 needs: pip install imageio-ffmpeg)" if suffix == ".mp4" else "")
@@ -202,6 +228,19 @@ def resolve_env(spec: str):
     return spec, cls
 
 
+@contextlib.contextmanager
+def _user_errors(name):
+    """A ``ValueError`` raised while building ``name`` from the user's arguments becomes an
+    :class:`APIUsageError` (a one-line ``puffer: error:``); other exceptions are bugs and keep
+    their traceback."""
+    try:
+        yield
+    except APIUsageError:
+        raise
+    except ValueError as exc:
+        raise APIUsageError(f"{name}: {exc}") from exc
+
+
 def make_bench_env(name, num_envs, backend, threads, num_workers, env_kwargs, seed):
     """Build the env to benchmark. Returns ``(env, config dict)``.
 
@@ -214,7 +253,9 @@ def make_bench_env(name, num_envs, backend, threads, num_workers, env_kwargs, se
 
     Raises:
         APIUsageError: an unknown env, a split that is not even, ``--threads`` other than 1
-            for a class without ``num_threads``, or a bad config.
+            for a class without ``num_threads``, an ``env_kwargs`` key that the class does not
+            take or that has its own argument (num_envs, seed, num_threads), or a bad config
+            (including a plain ``ValueError`` from the class's constructor).
     """
     _, cls = resolve_env(name)
     try:
@@ -226,6 +267,17 @@ def make_bench_env(name, num_envs, backend, threads, num_workers, env_kwargs, se
     def takes(arg):
         return arg in params or any_kwarg
 
+    own = [k for k in env_kwargs if k in _OWN_ARGS]
+    if own:
+        raise APIUsageError(" / ".join(own) + " " + ("is" if len(own) == 1 else "are") + " set with "
+                            + " / ".join(_OWN_ARGS[k] for k in own) + ", not --env-kwarg")
+    if params and not any_kwarg:
+        valid = [k for k in params if k != "buf" and k not in _OWN_ARGS]
+        unknown = [k for k in env_kwargs if k not in params or k == "buf"]
+        if unknown:
+            label = name if ":" in name else f"puffer_{name}"
+            raise APIUsageError(f"unknown argument {unknown[0]!r} for {label}; valid: "
+                                + (", ".join(valid) or "none"))
     defaults = {k: p.default for k, p in params.items()
                 if p.default is not inspect.Parameter.empty and k not in ("buf", "seed")}
     multi = takes("num_envs")
@@ -246,7 +298,8 @@ def make_bench_env(name, num_envs, backend, threads, num_workers, env_kwargs, se
                 f"--backend serial or multiprocessing for --num-envs {total}")
         if takes("seed"):
             kwargs["seed"] = seed
-        return cls(**kwargs), config
+        with _user_errors(name):
+            return cls(**kwargs), config
     import pufferlib.vector
     workers = num_workers or min(os.cpu_count() or 1, total)
     if total % workers:
@@ -254,31 +307,43 @@ def make_bench_env(name, num_envs, backend, threads, num_workers, env_kwargs, se
     instances = workers if multi else total
     if multi:
         kwargs["num_envs"] = total // workers
-    env = pufferlib.vector.make(cls, env_kwargs=kwargs,
-                                backend=backend.capitalize() if backend == "serial" else "Multiprocessing",
-                                num_envs=instances, num_workers=workers if backend != "serial" else None,
-                                seed=seed)
+    with _user_errors(name):
+        env = pufferlib.vector.make(cls, env_kwargs=kwargs,
+                                    backend=backend.capitalize() if backend == "serial" else "Multiprocessing",
+                                    num_envs=instances, num_workers=workers if backend != "serial" else None,
+                                    seed=seed)
     config["num_workers"] = workers
     return env, config
 
 
 def cmd_bench(args) -> int:
     """Step the env with pre-drawn random actions for ``args.seconds`` and print one summary
-    line ending in ``SPS=`` (agent steps per second). Returns 0.
+    line ending in ``SPS=`` (agent steps per second). Returns 0, or 130 when Ctrl-C ended the
+    timed loop: the line then reports the steps timed so far and ends in ``(interrupted)``.
 
     Actions are drawn before timing from the env's ``single_action_space`` (any native
     space: Discrete, MultiDiscrete, Box) by :func:`action_cache`, and cycled through.
 
-    Raises APIUsageError for an unknown env, a non-positive duration or a bad config.
+    Raises APIUsageError for an unknown env, a duration that is not a finite number > 0, a
+    negative seed, a count below 1, an ``--env-kwarg`` that the env does not take (or that
+    has its own option: num_envs, seed, num_threads) or a bad config.
     """
     from tqdm import tqdm
 
     name, _ = resolve_env(args.env)
-    if args.seconds <= 0:
-        raise APIUsageError(f"--seconds must be > 0, got {args.seconds}")
+    if not (math.isfinite(args.seconds) and args.seconds > 0):
+        raise APIUsageError(f"--seconds must be a finite number > 0, got {args.seconds}")
+    _check_min("--seed", args.seed, 0)
+    _check_min("--threads", args.threads, 1)
+    if args.num_envs is not None:
+        _check_min("--num-envs", args.num_envs, 1)
+    if args.num_workers is not None:
+        _check_min("--num-workers", args.num_workers, 1)
+    env_kwargs = _parse_env_kwargs(args.env_kwarg)
     print(f"puffer bench: compiling / loading {name} (cached after the first run)...", file=sys.stderr)
     env, config = make_bench_env(name, args.num_envs, args.backend, args.threads, args.num_workers,
-                                 _parse_env_kwargs(args.env_kwarg), args.seed)
+                                 env_kwargs, args.seed)
+    interrupted = False
     try:
         cache = action_cache(env.single_action_space, env.num_agents, np.random.default_rng(args.seed))
         rows = list(cache)
@@ -292,24 +357,37 @@ def cmd_bench(args) -> int:
         with tqdm(total=round(args.seconds, 1), unit="s", desc=f"{name} x{env.num_agents} agents",
                   bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f}s {postfix}", file=sys.stderr,
                   disable=None) as bar:
-            for chunk in itertools.cycle(chunks):
-                for actions in chunk:
-                    step(actions)
-                steps += len(chunk)
-                now = time.perf_counter()
-                if now - last >= 0.25 or now >= deadline:
-                    bar.update(round(min(now, deadline) - start, 1) - bar.n)
-                    bar.set_postfix_str(f"{steps * env.num_agents / (now - start) / 1e6:.2f}M SPS")
-                    last = now
-                if now >= deadline:
-                    break
+            try:
+                for chunk in itertools.cycle(chunks):
+                    for actions in chunk:
+                        step(actions)
+                    steps += len(chunk)
+                    now = time.perf_counter()
+                    if now - last >= 0.25 or now >= deadline:
+                        bar.update(round(min(now, deadline) - start, 1) - bar.n)
+                        bar.set_postfix_str(f"{steps * env.num_agents / (now - start) / 1e6:.2f}M SPS")
+                        last = now
+                    if now >= deadline:
+                        break
+            except KeyboardInterrupt:
+                # Ctrl-C: report what was measured so far (whole chunks only), exit 130.
+                interrupted = True
         elapsed = time.perf_counter() - start
     finally:
-        env.close()
-    sps = steps * env.num_agents / elapsed
+        try:
+            env.close()
+        except Exception:
+            # Ctrl-C also reaches the worker processes of the multiprocessing backend: a
+            # failed close after an interrupt is expected, anything else is a bug.
+            if not interrupted:
+                raise
+    sps = steps * env.num_agents / elapsed if elapsed > 0 else 0.0
     cfg = " ".join(f"{k}={v}" for k, v in config.items())
     print(f"env={name} {cfg} backend={args.backend} threads={args.threads} agents={env.num_agents} "
-          f"steps={steps} seconds={elapsed:.1f} SPS={sps:,.0f}")
+          f"steps={steps} seconds={elapsed:.1f} SPS={sps:,.0f}" + (" (interrupted)" if interrupted else ""))
+    if interrupted:
+        print("puffer: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     return 0
 
 
@@ -323,8 +401,14 @@ def main(argv=None) -> int:
             return cmd_render(args)
         return cmd_bench(args)
     except (APIUsageError, EnvironmentSetupError) as exc:
-        print(f"puffer: error: {exc}", file=sys.stderr)
+        # A bad argument (argparse's convention: exit status 2, one line, no traceback).
+        message = " ".join(str(exc).split())
+        print(f"puffer: error: {message}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        # Ctrl-C outside the timed loop (while compiling, building the env, writing a file).
+        print("puffer: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

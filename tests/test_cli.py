@@ -214,3 +214,104 @@ def test_puffer_render_errors(argv, capsys, tmp_path, monkeypatch):
     assert main(argv) == 2
     assert "puffer: error:" in capsys.readouterr().err
     assert not list(tmp_path.iterdir())
+
+
+# ---- bad arguments: one line on stderr, exit status 2, never a traceback ------------------------
+class RaisesValueError(OneEnvBox):
+    """Rejects its ``level`` argument with a plain ValueError, as a user's env class may."""
+
+    def __init__(self, level=0, buf=None):
+        if level > 3:
+            raise ValueError(f"level must be <= 3, got {level}")
+        super().__init__(buf)
+
+
+class BuggyEnv(OneEnvBox):
+    """An env whose constructor has a genuine bug (not a ValueError)."""
+
+    def __init__(self, buf=None):
+        raise RuntimeError("internal bug")
+
+
+def _one_line_error(capsys) -> str:
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    errors = [line for line in err.splitlines() if "error" in line]
+    assert len(errors) == 1 and errors[0].startswith("puffer: error: "), err
+    return errors[0]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["bench", "squared", "--seconds", "nan"], "--seconds must be a finite number > 0, got nan"),
+    (["bench", "squared", "--seconds", "inf"], "--seconds must be a finite number > 0, got inf"),
+    (["bench", "squared", "--seconds", "-1"], "--seconds must be a finite number > 0"),
+    (["bench", "squared", "--env-kwarg", "foo=1"],
+     "unknown argument 'foo' for puffer_squared; valid: size, log_interval, device, render_mode"),
+    (["bench", "snake", "--env-kwarg", "foo=1"], "unknown argument 'foo' for puffer_snake; valid: width,"),
+    (["bench", "squared", "--env-kwarg", "num_envs=4"], "num_envs is set with --num-envs, not --env-kwarg"),
+    (["bench", "squared", "--env-kwarg", "seed=3"], "seed is set with --seed, not --env-kwarg"),
+    (["bench", "squared", "--env-kwarg", "num_threads=2"], "num_threads is set with --threads"),
+    (["bench", spec(BoxEnv), "--env-kwarg", "seed=3", "--env-kwarg", "num_envs=2"],
+     "seed / num_envs are set with --seed / --num-envs, not --env-kwarg"),
+    (["bench", spec(BoxEnv), "--env-kwarg", "foo=1"], f"unknown argument 'foo' for {spec(BoxEnv)}"),
+    (["bench", "squared", "--seed", "-1"], "--seed must be >= 0, got -1"),
+    (["bench", spec(BoxEnv), "--seed", "-1"], "--seed must be >= 0, got -1"),
+    (["bench", spec(BoxEnv), "--num-envs", "0"], "--num-envs must be >= 1, got 0"),
+    (["bench", spec(BoxEnv), "--threads", "0"], "--threads must be >= 1, got 0"),
+    (["bench", spec(BoxEnv), "--backend", "serial", "--num-workers", "0"], "--num-workers must be >= 1"),
+    (["bench", spec(RaisesValueError), "--env-kwarg", "level=9"], "level must be <= 3, got 9"),
+    (["render", "squared", "--out", "x.gif", "--fps", "inf"], "--fps must be a finite number > 0"),
+    (["render", "squared", "--out", "x.gif", "--seed", "-1"], "--seed must be >= 0, got -1"),
+])
+def test_bad_arguments_give_one_line_and_exit_2(argv, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    assert message in _one_line_error(capsys)
+    assert not list(tmp_path.iterdir())
+
+
+def test_internal_bugs_keep_their_traceback():
+    with pytest.raises(RuntimeError, match="internal bug"):
+        main(["bench", spec(BuggyEnv), "--seconds", "0.05"])
+
+
+# ---- Ctrl-C --------------------------------------------------------------------------------------
+def test_ctrl_c_ends_bench_with_its_partial_result():
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    proc = subprocess.Popen([sys.executable, "-m", "pufferlib.cli", "bench", "squared", "--seconds", "30"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    time.sleep(3)
+    proc.send_signal(signal.SIGINT)
+    try:
+        out, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "puffer: interrupted" in err
+    line = out.strip().splitlines()[-1]
+    assert line.startswith("env=squared ") and line.endswith("(interrupted)")
+    fields = dict(kv.split("=", 1) for kv in line.split()[:-1])
+    assert float(fields["seconds"]) < 30 and float(fields["SPS"].replace(",", "")) >= 0
+    assert int(fields["steps"]) >= 0
+
+
+def test_ctrl_c_while_render_writes_leaves_no_file(tmp_path, capsys, monkeypatch):
+    import imageio.v3 as iio
+    out = tmp_path / "squared.gif"
+
+    def interrupted_write(path, *args, **kwargs):
+        with open(path, "wb") as f:
+            f.write(b"GIF89a")                          # a partly written file
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(iio, "imwrite", interrupted_write)
+    assert main(["render", "squared", "--out", str(out), "--steps", "2", "--env-kwarg", "size=5"]) == 130
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "puffer: interrupted" in err
+    assert not out.exists()
