@@ -349,6 +349,22 @@ def test_list_of_creators_and_per_env_kwargs():
         assert term.tolist() == [t % 2 == 0, t == 3, t == 4]
 
 
+@pytest.mark.parametrize("backend", ["Serial", "Multiprocessing"])
+def test_bad_seeds_are_refused_in_the_caller(guard, backend):
+    kwargs = {"num_workers": 2} if backend == "Multiprocessing" else {}
+    env = vector.make(CounterEnv, backend=backend, num_envs=2, **kwargs)
+    env.reset(0)
+    env.step(np.zeros(2, np.int64))
+    before = env.observations.copy()
+    for bad in (-1, 2**62, 2**63, 1.5, True):   # 2**62: the second env's seed would pass 2**62
+        with pytest.raises(APIUsageError, match="seed"):
+            env.reset(bad)
+    np.testing.assert_array_equal(env.observations, before)   # nothing was reset
+    env.reset(2**62 - 2)
+    env.step(np.zeros(2, np.int64))                          # and the env still works
+    env.close()
+
+
 # ------------------------------------------------------------------------------------------------
 # asynchronous batches
 # ------------------------------------------------------------------------------------------------

@@ -150,9 +150,13 @@ class _VecEnv:
             raise APIUsageError("recv() called without a pending send(): call send(actions) first")
 
     def _resolve_seed(self, seed):
+        """The seed to use, checked here before any worker sees it: an int in ``[0, 2**62 -
+        total envs]`` (every instance gets ``seed + offset_k``, and native envs take seeds up
+        to ``2**62``)."""
         if seed is None:
             seed = self.seed
-        return check_int("seed", seed)
+        counts = getattr(self, "instance_num_envs", None)
+        return check_int("seed", seed, 0, 2**62 - (int(sum(counts)) if counts else 0))
 
     def reset(self, seed=None):
         """Reset every env; return ``(observations, infos)`` of the first batch.
