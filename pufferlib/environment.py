@@ -126,6 +126,19 @@ class _JointSpace:
         env.__dict__[self.name] = value
 
 
+def as_state(arrays: dict, copy: bool) -> dict:
+    """The arrays as ``state`` returns them: independent writable copies, or read-only views."""
+    out = {}
+    for name, arr in arrays.items():
+        if copy:
+            out[name] = np.array(arr, copy=True)
+        else:
+            view = arr.view()
+            view.flags.writeable = False
+            out[name] = view
+    return out
+
+
 def set_buffers(env, buf=None) -> None:
     """Give ``env`` its step buffers: freshly allocated, or the slices in ``buf``.
 
@@ -290,16 +303,7 @@ class PufferEnv:
         if not 0 <= env_id < self.num_envs:
             raise APIUsageError(f"env_id {env_id} out of range: this env has num_envs={self.num_envs} "
                                 f"(valid ids 0..{self.num_envs - 1})")
-        fields = self._state(env_id)
-        out = {}
-        for name, arr in fields.items():
-            if copy:
-                out[name] = np.array(arr, copy=True)
-            else:
-                view = arr.view()
-                view.flags.writeable = False
-                out[name] = view
-        return out
+        return as_state(self._state(env_id), copy)
 
     def _state(self, env_id: int) -> dict:
         """Override: ``{name: array view}`` of env ``env_id``'s world.

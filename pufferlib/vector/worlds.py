@@ -29,7 +29,7 @@ import tempfile
 
 import numpy as np
 
-from pufferlib.environment import PufferEnv
+from pufferlib.environment import PufferEnv, as_state  # noqa: F401  (as_state: used by the backends)
 
 #: Worker -> main: ``(ALLOC, nbytes)``; main -> worker: ``(ALLOC, None)`` followed by the
 #: block's file descriptor, or ``(ALLOC, reason)`` when no block could be made.
@@ -151,17 +151,6 @@ def build_arrays(description: dict, regions: dict) -> dict:
     return out
 
 
-def as_state(arrays: dict, copy: bool) -> dict:
-    """The arrays as ``state`` returns them: independent writable copies, or read-only."""
-    out = {}
-    for name, arr in arrays.items():
-        if copy:
-            out[name] = np.array(arr, copy=True)
-        else:
-            view = arr.view()
-            view.flags.writeable = False
-            out[name] = view
-    return out
 
 
 def close_blocks(blocks):
