@@ -490,6 +490,47 @@ def test_pettingzoo_action_validation():
     assert len(env.env.received) == received   # nothing stepped
 
 
+class MalformedEnv(gymnasium.Env):
+    """Returns what old-gym or buggy envs return, by ``mode``."""
+
+    def __init__(self, mode):
+        self.mode = mode
+        self.observation_space = S.Box(-1, 1, (2,), np.float32)
+        self.action_space = S.Discrete(2)
+
+    def reset(self, seed=None, options=None):
+        ob = np.zeros(2, np.float32)
+        return ob if self.mode == "bare_reset" else (ob, {})
+
+    def step(self, action):
+        ob = np.zeros(2, np.float32)
+        if self.mode == "four":
+            return ob, 0.0, False, {}
+        reward = {"none_reward": None, "nan_reward": float("nan"), "str_reward": "1"}.get(self.mode, 0.0)
+        return ob, reward, False, False, {}
+
+
+@pytest.mark.parametrize("mode,match", [("bare_reset", "reset\\(\\) returned an array"),
+                                        ("four", "step\\(\\) returned a tuple of 4"),
+                                        ("none_reward", "reward None"), ("nan_reward", "reward nan"),
+                                        ("str_reward", "reward '1'")])
+def test_malformed_results_of_wrapped_envs_are_named(mode, match):
+    env = pufferlib.emulate(MalformedEnv(mode))
+    with pytest.raises(APIUsageError, match=match):
+        env.reset(0)
+        env.step(np.array([1]))
+
+
+def test_malformed_pettingzoo_step_is_named():
+    class FourTuple(ThreeAgentEnv):
+        def step(self, actions):
+            return super().step(actions)[:4]
+    env = PettingZooPufferEnv(env=FourTuple())
+    env.reset()
+    with pytest.raises(APIUsageError, match="tuple of 4"):
+        env.step(np.zeros(3, np.int32))
+
+
 @pytest.mark.parametrize("move", [1.7, 2**70, np.int64(2**40), -(2**40)])
 def test_nested_actions_are_never_cast(move):
     env = pufferlib.emulate(DictEnv())

@@ -3,6 +3,7 @@ action validation / unflattening, in-place observation writers, the ``emulated``
 from __future__ import annotations
 
 import inspect
+import numbers
 
 import numpy as np
 
@@ -46,6 +47,58 @@ def _seed_and_reset(env, seed, **kwargs):
         return env.reset(**kwargs)
     # check_int, not int(): reset(1.5) or reset(True) must not become seed 1.
     return env.reset(seed=check_int("seed", seed, 0), **kwargs)
+
+
+def _describe(value) -> str:
+    if isinstance(value, tuple):
+        return f"a tuple of {len(value)} values"
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape}"
+    return f"a {type(value).__name__}"
+
+
+def checked_reset(result, parallel=False):
+    """The ``(observation(s), info(s))`` pair a wrapped env's ``reset()`` returned.
+
+    Raises:
+        APIUsageError: it is not a 2-tuple (e.g. an old-gym env returning the bare
+            observation), or (``parallel``, PettingZoo) its parts are not dicts.
+    """
+    if not isinstance(result, tuple) or len(result) != 2:
+        raise APIUsageError(
+            f"the wrapped env's reset() returned {_describe(result)}; expected a tuple (observation, info) "
+            f"(Gymnasium / PettingZoo >= 1.0 API; adapt old-gym envs, e.g. with shimmy)")
+    if parallel and not (isinstance(result[0], dict) and isinstance(result[1], dict)):
+        raise APIUsageError(f"the wrapped env's reset() returned ({_describe(result[0])}, {_describe(result[1])}); "
+                            f"expected two dicts keyed by agent (observations, infos)")
+    return result
+
+
+def checked_step(result, parallel=False):
+    """The 5-tuple a wrapped env's ``step()`` returned, with its rewards checked.
+
+    Raises:
+        APIUsageError: not a 5-tuple ``(observation, reward, terminated, truncated, info)``
+            (e.g. an old-gym 4-tuple), a reward that is not a finite real number (e.g.
+            ``None``), or (``parallel``, PettingZoo) parts that are not dicts.
+    """
+    if not isinstance(result, tuple) or len(result) != 5:
+        raise APIUsageError(
+            f"the wrapped env's step() returned {_describe(result)}; expected a tuple (observation, reward, "
+            f"terminated, truncated, info) (Gymnasium / PettingZoo >= 1.0 API; adapt old-gym 4-tuple envs, "
+            f"e.g. with shimmy)")
+    if parallel:
+        if not all(isinstance(part, dict) for part in result):
+            raise APIUsageError(f"the wrapped env's step() returned ({', '.join(map(_describe, result))}); "
+                                f"expected five dicts keyed by agent")
+        rewards = ((f"agent {agent!r}", r) for agent, r in result[1].items())
+    else:
+        rewards = (("the agent", result[1]),)
+    for agent, r in rewards:
+        if isinstance(r, bool) or not isinstance(r, (numbers.Real, np.number)) or not np.isfinite(r):
+            raise APIUsageError(f"the wrapped env's step() returned reward {r!r} for {agent}; expected a finite "
+                                f"real number")
+    return result
 
 
 _NOT_LIVE = np.zeros(1, bool)  # check_actions(live=...) for shape / dtype checks without range

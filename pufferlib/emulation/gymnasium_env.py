@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pufferlib.emulation.common import _seed_and_reset, _WrapperEnv, make_object
+from pufferlib.emulation.common import _seed_and_reset, _WrapperEnv, checked_reset, checked_step, make_object
 from pufferlib.emulation.structured import flatten_sample
 from pufferlib.exceptions import APIUsageError
 
@@ -70,7 +70,7 @@ class GymnasiumPufferEnv(_WrapperEnv):
         """
         if seed is None and not self._initialized:
             seed = self._seed
-        ob, info = _seed_and_reset(self.env, seed)
+        ob, info = checked_reset(_seed_and_reset(self.env, seed))
         self._initialized = True
         self._done = False
         self._write_obs(ob)
@@ -102,7 +102,7 @@ class GymnasiumPufferEnv(_WrapperEnv):
             action = flatten_sample(action, self.env_action_space, self.atn_dtype,
                                     out=np.zeros(self.actions.shape[1:], np.int32), exact=True)
         self._codec.validate(action, self.actions)
-        ob, reward, terminal, truncation, info = self.env.step(self._codec.to_env(self.actions[0]))
+        ob, reward, terminal, truncation, info = checked_step(self.env.step(self._codec.to_env(self.actions[0])))
         self._write_obs(ob)
         self.rewards[0] = reward
         self.terminals[0] = terminal

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from pufferlib.emulation.common import _NOT_LIVE, _emulation_info, _seed_and_reset, _WrapperEnv, make_object
+from pufferlib.emulation.common import (_NOT_LIVE, _emulation_info, _seed_and_reset, _WrapperEnv, checked_reset,
+                                       checked_step, make_object)
 from pufferlib.exceptions import APIUsageError
 from pufferlib.spaces import check_actions
 
@@ -93,7 +94,7 @@ class PettingZooPufferEnv(_WrapperEnv):
         """Reset the env; returns ``(observations, [infos])``."""
         if seed is None and not self._initialized:
             seed = self._seed
-        obs, infos = _seed_and_reset(self.env, seed)
+        obs, infos = checked_reset(_seed_and_reset(self.env, seed), parallel=True)
         self._initialized = True
         self._write_obs(obs)
         self.rewards[:] = 0
@@ -139,7 +140,7 @@ class PettingZooPufferEnv(_WrapperEnv):
             self._live[self.agent_index[agent]] = True
         self._codec.validate(actions, self.actions, live=self._live)
         env_actions = {agent: self._codec.to_env(self.actions[self.agent_index[agent]]) for agent in live_agents}
-        obs, rewards, terminations, truncations, infos = self.env.step(env_actions)
+        obs, rewards, terminations, truncations, infos = checked_step(self.env.step(env_actions), parallel=True)
         self._write_obs(obs)
         self.rewards[:] = 0
         self.terminals[:] = True
