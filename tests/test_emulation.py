@@ -521,6 +521,12 @@ def test_malformed_results_of_wrapped_envs_are_named(mode, match):
         env.step(np.array([1]))
 
 
+def test_an_empty_dict_key_is_refused():
+    from pufferlib.emulation.structured import emulate_observation_space
+    with pytest.raises(APIUsageError, match="empty key"):
+        emulate_observation_space(S.Dict({"": S.Discrete(3), "a": S.Box(-1, 1, (2,))}))
+
+
 def test_malformed_pettingzoo_step_is_named():
     class FourTuple(ThreeAgentEnv):
         def step(self, actions):

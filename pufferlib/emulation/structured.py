@@ -37,13 +37,16 @@ def dtype_from_space(space, discrete_dtype=None) -> np.dtype:
 
     Raises:
         APIUsageError: an unsupported space type (e.g. ``Text``, ``Graph``,
-            ``Sequence``), an empty ``Dict`` / ``Tuple``, or two ``Dict`` keys
-            with the same string form.
+            ``Sequence``), an empty ``Dict`` / ``Tuple``, an empty ``Dict`` key, or
+            two ``Dict`` keys with the same string form.
     """
     if isinstance(space, Dict):
         if len(space.spaces) == 0:
             raise APIUsageError("emulation cannot represent an empty Dict space; give it at least one entry")
         names = [_field_name(k) for k in space.spaces]
+        if "" in names:
+            raise APIUsageError(f"Dict space keys {list(space.spaces)} include an empty key, which a structured "
+                                f"dtype cannot name (NumPy would rename it 'f0'); rename that key")
         if len(set(names)) != len(names):
             raise APIUsageError(f"Dict space keys {list(space.spaces)} collide when converted to str field names")
         return np.dtype([(n, dtype_from_space(s, discrete_dtype)) for n, s in zip(names, space.spaces.values())],
