@@ -668,6 +668,51 @@ def test_killed_worker_while_blocked_in_recv(guard):
     env.close()
 
 
+def hang_on_third_creation(counter_path, buf=None):
+    """Creator whose 3rd call (across processes, via a file counter) never returns."""
+    with open(counter_path, "a+") as f:
+        f.write("x")
+        f.seek(0)
+        n = len(f.read())
+    if n == 3:
+        time.sleep(3600)
+    return CounterEnv(buf=buf)
+
+
+def test_hung_worker_times_out_while_stepping(guard):
+    env = vector.make(CounterEnv, backend="Multiprocessing", num_envs=2, num_workers=2, timeout=0.5)
+    env.reset(0)
+    pids = env.pids
+    os.kill(pids[1], signal.SIGSTOP)                 # alive, but never answers
+    env.send(np.zeros(2, np.int64))
+    start = time.monotonic()
+    with pytest.raises(WorkerError, match="worker 1 .*timeout=0.5 s while stepping its envs"):
+        env.recv()
+    assert time.monotonic() - start < 0.5 + 1.0       # the timeout plus at most a second
+    with pytest.raises(WorkerError):
+        env.reset(0)                                  # the env stays broken...
+    env.close()                                       # ...and closes cleanly
+    deadline = time.monotonic() + 5
+    while any(pid_alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(pid_alive(p) for p in pids)
+
+
+def test_hung_worker_times_out_while_creating_its_envs(guard, tmp_path):
+    path = str(tmp_path / "count")
+    start = time.monotonic()
+    with pytest.raises(WorkerError, match="did not answer within timeout=0.5 s while creating its envs"):
+        vector.make(hang_on_third_creation, env_args=[path], backend="Multiprocessing", num_envs=2,
+                    num_workers=2, timeout=0.5)
+    assert time.monotonic() - start < 0.5 + 5.0      # worker start-up included
+
+
+@pytest.mark.parametrize("timeout", [0, -1, float("nan"), float("inf"), "1", True])
+def test_bad_timeout_is_refused(timeout):
+    with pytest.raises(APIUsageError, match="timeout"):
+        vector.make(CounterEnv, backend="Multiprocessing", num_envs=2, num_workers=2, timeout=timeout)
+
+
 def test_worker_setup_errors(guard, tmp_path):
     path = str(tmp_path / "count")
     # 1st call: the probe in the main process; 3rd call: inside a worker

@@ -102,7 +102,8 @@ BACKENDS = ("Native", "Serial", "Multiprocessing", "Ray")
 
 #: Backend options: the keywords ``make(**kwargs)`` accepts for each backend (each is a
 #: parameter of that backend's class); any other keyword is an APIUsageError.
-BACKEND_OPTIONS = {"Native": (), "Serial": (), "Multiprocessing": ("start_method", "spin", "share_worlds"),
+BACKEND_OPTIONS = {"Native": (), "Serial": (),
+                   "Multiprocessing": ("start_method", "spin", "share_worlds", "timeout"),
                    "Ray": ("ray_init_kwargs",)}
 
 
@@ -136,8 +137,8 @@ def make(env_creator_or_creators, env_args=None, env_kwargs=None, backend="Seria
         num_workers: worker count for Multiprocessing / Ray (ignored by Serial).
         batch_size: instances per batch for Multiprocessing / Ray (default num_envs).
         seed: default seed of ``reset()`` / ``async_reset()`` when called with ``seed=None``.
-        **kwargs: backend options (:data:`BACKEND_OPTIONS`): ``start_method``, ``spin`` and
-            ``share_worlds`` (Multiprocessing), ``ray_init_kwargs`` (Ray).
+        **kwargs: backend options (:data:`BACKEND_OPTIONS`): ``start_method``, ``spin``,
+            ``share_worlds`` and ``timeout`` (Multiprocessing), ``ray_init_kwargs`` (Ray).
 
     Returns:
         Native: the env itself (``creator(*env_args, **env_kwargs)``, no ``buf``).

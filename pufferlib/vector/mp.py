@@ -28,6 +28,7 @@ from pufferlib.vector.workers import (
     _OK,
     _POLL_MS,
     _READY,
+    _RESET,
     _STATE,
     _STEP,
     _worker_layout,
@@ -204,6 +205,10 @@ def _mp_shutdown(procs, conns, driver, blocks=None, state_cache=None, timeout=2.
             pass
 
 
+#: What a worker is doing after each command (for timeout messages).
+_DOING = {_STEP: "stepping its envs", _RESET: "resetting its envs", _STATE: "reading its state"}
+
+
 class Multiprocessing(_WorkerVecEnv):
     """Worker processes step their instances into shared-memory batch buffers.
 
@@ -240,6 +245,10 @@ class Multiprocessing(_WorkerVecEnv):
             to step where the system gives transparent huge pages to private memory but not
             to shared memory (Linux ``shmem_enabled=never``, a common default): on such a
             machine Snake (default config, 2 workers) stepped about 6% slower with shared worlds.
+        timeout: None (default: wait for ever), or seconds (a positive finite number): a
+            worker that does not answer within that time (while creating its envs, stepping,
+            resetting or reading its state) raises :class:`pufferlib.WorkerError` naming the
+            worker and what it was doing; the vector env is then closed (workers stopped).
 
     Attributes (besides those of Serial): num_workers, batch_size, envs_per_worker,
     workers_per_batch, pids (worker process ids). ``driver_env`` is a separate instance
@@ -248,12 +257,18 @@ class Multiprocessing(_WorkerVecEnv):
     Raises:
         APIUsageError: bad num_workers / batch_size, a creator returns a non-PufferEnv,
             instances differ, or unpicklable creators under spawn.
-        pufferlib.WorkerError: a worker failed while starting.
+        pufferlib.WorkerError: a worker failed (or, with ``timeout``, hung) while starting.
     """
 
     def __init__(self, env_creators, env_args, env_kwargs, num_envs, num_workers=None, batch_size=None,
-                 seed=0, start_method=None, spin=None, share_worlds=True):
+                 seed=0, start_method=None, spin=None, share_worlds=True, timeout=None):
         num_workers, batch_size, epw = _worker_layout(num_envs, num_workers, batch_size, "Multiprocessing")
+        if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
+                                    or not np.isfinite(timeout) or timeout <= 0):
+            raise APIUsageError(f"timeout must be None or a positive number of seconds, got {timeout!r}")
+        self.timeout = None if timeout is None else float(timeout)
+        self._since = [time.monotonic()] * num_workers  # when each worker was last given work
+        self._doing = ["creating its envs"] * num_workers
         if not isinstance(share_worlds, (bool, np.bool_)):
             raise APIUsageError(f"share_worlds must be True or False, got {share_worlds!r}")
         self.share_worlds = bool(share_worlds)
@@ -346,6 +361,8 @@ class Multiprocessing(_WorkerVecEnv):
         return [p.pid for p in self._procs]
 
     def _launch(self, w, msg):
+        self._since[w] = time.monotonic()
+        self._doing[w] = _DOING.get(msg[0] if isinstance(msg, tuple) else msg, "working")
         try:
             self._conns[w].send(msg)
         except (BrokenPipeError, ConnectionResetError, OSError):
@@ -360,6 +377,11 @@ class Multiprocessing(_WorkerVecEnv):
             for w, p in enumerate(self._procs):
                 if p.exitcode is not None:
                     self._worker_died(w)
+            if self.timeout is not None:
+                now = time.monotonic()
+                for w, pending in enumerate(self._pending):
+                    if pending and now - self._since[w] > self.timeout:
+                        self._worker_hung(w)
             return
         for fd, _ in events:
             w = self._fd_worker.get(fd)
@@ -481,6 +503,14 @@ class Multiprocessing(_WorkerVecEnv):
                         "stderr above. Libraries that are not fork-safe need start_method='spawn' or "
                         "'forkserver')")
         self._broken = message
+        self._finalizer()
+        raise WorkerError(message)
+
+    def _worker_hung(self, w):
+        message = (f"worker {w} (pid {self._procs[w].pid}) did not answer within timeout={self.timeout:g} s "
+                   f"while {self._doing[w]}; the vector env is closed and its workers are stopped")
+        self._broken = message
+        self._procs[w].kill()  # it does not answer: asking it to stop would only wait longer
         self._finalizer()
         raise WorkerError(message)
 
