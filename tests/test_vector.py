@@ -146,6 +146,19 @@ class IgnoresBuf(CounterEnv):
         super().__init__(buf=None)
 
 
+class SleepyEnv(CounterEnv):
+    """CounterEnv whose step number ``sleep_at_step`` never returns (a hung env)."""
+
+    def __init__(self, sleep_at_step=None, buf=None):
+        super().__init__(buf=buf)
+        self.sleep_at_step = sleep_at_step
+
+    def step(self, actions):
+        if self.sleep_at_step is not None and self.steps + 1 >= self.sleep_at_step:
+            time.sleep(3600)
+        return super().step(actions)
+
+
 def counter_creator(*args, **kwargs):  # module level: picklable for 'spawn'
     return CounterEnv(*args, **kwargs)
 
@@ -545,6 +558,16 @@ def test_ray_matches_serial_when_installed(guard, monkeypatch):
     with pytest.raises(WorkerError, match="exploded on purpose"):
         env.step(np.zeros(2, np.int64))
     env.close()
+    env.close()
+    # timeout: an actor stuck in step surfaces as WorkerError within the timeout plus a poll
+    env = vector.make(SleepyEnv, env_kwargs={"sleep_at_step": 2}, backend="Ray", num_envs=2, num_workers=2,
+                      timeout=1.0)
+    env.reset(0)
+    env.step(np.zeros(2, np.int64))
+    start = time.monotonic()
+    with pytest.raises(WorkerError, match="did not answer within timeout=1 s while stepping its envs"):
+        env.step(np.zeros(2, np.int64))
+    assert time.monotonic() - start < 1.0 + 1.0
     env.close()
     ray.shutdown()
 

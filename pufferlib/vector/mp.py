@@ -24,13 +24,14 @@ from pufferlib.vector.common import _NEED_RESET, _available_cpus, _probe
 from pufferlib.vector.serial import Serial
 from pufferlib.vector.workers import (
     _CLOSE,
+    _DOING,
     _ERR,
     _OK,
     _POLL_MS,
     _READY,
-    _RESET,
     _STATE,
     _STEP,
+    _check_timeout,
     _worker_layout,
     _WorkerVecEnv,
 )
@@ -205,10 +206,6 @@ def _mp_shutdown(procs, conns, driver, blocks=None, state_cache=None, timeout=2.
             pass
 
 
-#: What a worker is doing after each command (for timeout messages).
-_DOING = {_STEP: "stepping its envs", _RESET: "resetting its envs", _STATE: "reading its state"}
-
-
 class Multiprocessing(_WorkerVecEnv):
     """Worker processes step their instances into shared-memory batch buffers.
 
@@ -263,10 +260,7 @@ class Multiprocessing(_WorkerVecEnv):
     def __init__(self, env_creators, env_args, env_kwargs, num_envs, num_workers=None, batch_size=None,
                  seed=0, start_method=None, spin=None, share_worlds=True, timeout=None):
         num_workers, batch_size, epw = _worker_layout(num_envs, num_workers, batch_size, "Multiprocessing")
-        if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
-                                    or not np.isfinite(timeout) or timeout <= 0):
-            raise APIUsageError(f"timeout must be None or a positive number of seconds, got {timeout!r}")
-        self.timeout = None if timeout is None else float(timeout)
+        self.timeout = _check_timeout(timeout)
         self._since = [time.monotonic()] * num_workers  # when each worker was last given work
         self._doing = ["creating its envs"] * num_workers
         if not isinstance(share_worlds, (bool, np.bool_)):

@@ -4,11 +4,13 @@
 """
 from __future__ import annotations
 
+import time
+
 from pufferlib.environment import set_buffers
 from pufferlib.exceptions import EnvironmentSetupError, WorkerError
 from pufferlib.vector.common import _probe
 from pufferlib.vector.serial import Serial
-from pufferlib.vector.workers import _POLL_MS, _STEP, _worker_layout, _WorkerVecEnv
+from pufferlib.vector.workers import _DOING, _POLL_MS, _STEP, _check_timeout, _worker_layout, _WorkerVecEnv
 from pufferlib.vector.worlds import as_state
 
 class _RayWorker:
@@ -48,11 +50,12 @@ class Ray(_WorkerVecEnv):
 
     Raises:
         pufferlib.EnvironmentSetupError: ``ray`` is not installed.
-        APIUsageError: as Multiprocessing. pufferlib.WorkerError: an actor died or raised.
+        APIUsageError: as Multiprocessing. pufferlib.WorkerError: an actor died or raised,
+            or (``timeout``, as Multiprocessing) did not answer in time.
     """
 
     def __init__(self, env_creators, env_args, env_kwargs, num_envs, num_workers=None, batch_size=None,
-                 seed=0, ray_init_kwargs=None):
+                 seed=0, ray_init_kwargs=None, timeout=None):
         try:
             import ray
         except ImportError as e:
@@ -61,6 +64,9 @@ class Ray(_WorkerVecEnv):
                 "pip install 'pufferlib-numba[ray]'") from e
         self._ray = ray
         num_workers, batch_size, epw = _worker_layout(num_envs, num_workers, batch_size, "Ray")
+        self.timeout = _check_timeout(timeout)
+        self._since = [time.monotonic()] * num_workers
+        self._doing = ["creating its envs"] * num_workers
         driver, spec = _probe(env_creators[0], env_args[0], env_kwargs[0])
         self.driver_env = driver
         self.emulated = driver.emulated
@@ -77,7 +83,11 @@ class Ray(_WorkerVecEnv):
                         for w in range(num_workers)]
         self._futures = {}
         try:
-            counts = ray.get([a.instance_num_envs.remote() for a in self._actors])
+            counts = ray.get([a.instance_num_envs.remote() for a in self._actors], timeout=self.timeout)
+        except ray.exceptions.GetTimeoutError as e:
+            self.close()
+            raise WorkerError(f"a Ray actor did not answer within timeout={self.timeout:g} s while creating its "
+                              f"envs; the actors are stopped") from e
         except Exception as e:
             self.close()
             raise WorkerError(f"a Ray actor failed while creating its envs: {e}") from e
@@ -89,6 +99,8 @@ class Ray(_WorkerVecEnv):
         self.instance_num_envs = [n for c in counts for n in c]
 
     def _launch(self, w, msg):
+        self._since[w] = time.monotonic()
+        self._doing[w] = _DOING.get(msg[0] if isinstance(msg, tuple) else msg, "working")
         actor = self._actors[w]
         if msg == _STEP:
             apw = self.agents_per_worker
@@ -99,6 +111,14 @@ class Ray(_WorkerVecEnv):
     def _wait(self):
         refs = {f: w for w, f in self._futures.items()}
         ready, _ = self._ray.wait(list(refs), num_returns=1, timeout=_POLL_MS / 1000)
+        if not ready and self.timeout is not None:
+            now = time.monotonic()
+            for w in self._futures:
+                if now - self._since[w] > self.timeout:
+                    self._broken = (f"Ray worker {w} did not answer within timeout={self.timeout:g} s while "
+                                    f"{self._doing[w]}; the vector env is closed and its actors are stopped")
+                    self.close()
+                    raise WorkerError(self._broken)
         for f in ready:
             w = refs[f]
             del self._futures[w]
@@ -120,7 +140,10 @@ class Ray(_WorkerVecEnv):
     def _instance_state(self, k, local, copy):
         w, i = divmod(k, self.envs_per_worker)
         try:  # an actor runs its calls in order: this one after any step in flight
-            data = self._ray.get(self._actors[w].state.remote(i, local))
+            data = self._ray.get(self._actors[w].state.remote(i, local), timeout=self.timeout)
+        except self._ray.exceptions.GetTimeoutError as e:
+            raise WorkerError(f"Ray worker {w} did not answer within timeout={self.timeout:g} s while reading "
+                              f"its state") from e
         except Exception as e:
             raise WorkerError(f"Ray worker {w} failed in state(): {e}") from e
         return as_state(data, copy)  # copy=False: read-only arrays from the object store, or copies

@@ -15,6 +15,17 @@ _OK, _ERR, _READY = 0, 1, 2
 
 _POLL_MS = 200  # how long the main process blocks before it checks worker liveness
 
+#: What a worker is doing after each command (for timeout messages).
+_DOING = {_STEP: "stepping its envs", _RESET: "resetting its envs", _STATE: "reading its state"}
+
+
+def _check_timeout(timeout):
+    """``timeout`` option of the worker backends: None or a positive finite number of seconds."""
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
+                                or not np.isfinite(timeout) or timeout <= 0):
+        raise APIUsageError(f"timeout must be None or a positive number of seconds, got {timeout!r}")
+    return None if timeout is None else float(timeout)
+
 
 def _worker_layout(num_envs, num_workers, batch_size, backend):
     """Validate / choose ``(num_workers, batch_size)``; raise APIUsageError with the rule broken."""
