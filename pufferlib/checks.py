@@ -49,3 +49,14 @@ def check_float(name: str, value) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value):
         raise APIUsageError(f"{name} must be a finite number, got {value!r}")
     return float(value)
+
+
+def check_bool(name: str, value) -> bool:
+    """Validate a flag and return it as a Python ``bool``.
+
+    Raises:
+        APIUsageError: ``value`` is not a ``bool`` or ``numpy.bool_`` (``0`` / ``1`` included).
+    """
+    if not isinstance(value, (bool, np.bool_)):
+        raise APIUsageError(f"{name} must be a bool, got {value!r}")
+    return bool(value)

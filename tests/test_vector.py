@@ -163,13 +163,17 @@ def counter_creator(*args, **kwargs):  # module level: picklable for 'spawn'
     return CounterEnv(*args, **kwargs)
 
 
-def explode_on_third_creation(counter_path, buf=None):
-    """Creator whose 3rd call (across processes, via a file counter) raises."""
+def count_call(counter_path):
+    """How many times this has been called with ``counter_path``, across processes (a file)."""
     with open(counter_path, "a+") as f:
         f.write("x")
         f.seek(0)
-        n = len(f.read())
-    if n == 3:
+        return len(f.read())
+
+
+def explode_on_third_creation(counter_path, buf=None):
+    """Creator whose 3rd call (across processes, via a file counter) raises."""
+    if count_call(counter_path) == 3:
         raise ValueError("creator failed on purpose")
     return CounterEnv(buf=buf)
 
@@ -693,11 +697,7 @@ def test_killed_worker_while_blocked_in_recv(guard):
 
 def hang_on_third_creation(counter_path, buf=None):
     """Creator whose 3rd call (across processes, via a file counter) never returns."""
-    with open(counter_path, "a+") as f:
-        f.write("x")
-        f.seek(0)
-        n = len(f.read())
-    if n == 3:
+    if count_call(counter_path) == 3:
         time.sleep(3600)
     return CounterEnv(buf=buf)
 

@@ -46,6 +46,7 @@ import gymnasium
 import numpy as np
 
 from pufferlib.exceptions import APIUsageError
+from pufferlib.checks import check_bool
 from pufferlib.ocean.core import Array, OceanEnv, check_int, kernel, rand_below
 
 F32 = np.float32
@@ -438,9 +439,7 @@ class Breakout(OceanEnv):
                 f"the ball must start (at y = height // 2 - 30 = {self.ball_start_y}, {self.ball_height} "
                 f"high) between the bottom of the bricks (y = {bricks_bottom}) and the paddle "
                 f"(y = height - paddle_height - 10 = {self.paddle_y}): raise height")
-        if not isinstance(continuous, (bool, np.bool_)):
-            raise APIUsageError(f"continuous must be a bool, got {continuous!r}")
-        self.continuous = bool(continuous)
+        self.continuous = check_bool("continuous", continuous)
         self.num_bricks = self.brick_rows * self.brick_cols
         self.half_max_score = self.brick_cols * sum(7 - 3 * (r // 2) for r in range(self.brick_rows))
         self.max_score = 2 * self.half_max_score

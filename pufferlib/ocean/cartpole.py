@@ -28,6 +28,7 @@ import math
 import gymnasium
 import numpy as np
 
+from pufferlib.checks import check_bool
 from pufferlib.ocean.core import Array, OceanEnv, kernel, next_u32
 
 #: One record per env: random state, tick, the cart-pole state and the episode's return.
@@ -178,10 +179,7 @@ class CartPole(OceanEnv):
 
     def __init__(self, num_envs=1, continuous=False, log_interval=1, num_threads=1, buf=None, seed=0,
                  device="cpu", render_mode=None):
-        if not isinstance(continuous, (bool, np.bool_)):
-            from pufferlib.exceptions import APIUsageError
-            raise APIUsageError(f"continuous must be a bool, got {continuous!r}")
-        self.continuous = bool(continuous)
+        self.continuous = check_bool("continuous", continuous)
         self.single_observation_space = gymnasium.spaces.Box(-np.inf, np.inf, (4,), np.float32)
         self.single_action_space = (gymnasium.spaces.Box(-1.0, 1.0, shape=(), dtype=np.float32)
                                     if self.continuous else gymnasium.spaces.Discrete(2))

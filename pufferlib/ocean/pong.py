@@ -33,6 +33,7 @@ import gymnasium
 import numpy as np
 
 from pufferlib.exceptions import APIUsageError
+from pufferlib.checks import check_bool
 from pufferlib.ocean.core import Array, OceanEnv, check_float, check_int, kernel, rand_below
 
 F32 = np.float32
@@ -298,12 +299,10 @@ class Pong(OceanEnv):
         for side, ball in (("width", "ball_width"), ("height", "ball_height")):
             if not sizes[ball] < sizes[side]:
                 raise APIUsageError(f"{ball} must be < {side}, got {sizes[ball]} and {sizes[side]}")
-        if not isinstance(continuous, (bool, np.bool_)):
-            raise APIUsageError(f"continuous must be a bool, got {continuous!r}")
         self.config = sizes
         self.max_score = check_int("max_score", max_score, 1, 2**31 - 1)
         self.frameskip = check_int("frameskip", frameskip, 1, 2**31 - 1)
-        self.continuous = bool(continuous)
+        self.continuous = check_bool("continuous", continuous)
         self.single_observation_space = gymnasium.spaces.Box(*self._observation_bounds(), dtype=np.float32)
         self.single_action_space = (gymnasium.spaces.Box(-1.0, 1.0, shape=(), dtype=np.float32)
                                     if self.continuous else gymnasium.spaces.Discrete(3))

@@ -19,6 +19,7 @@ import weakref
 import numpy as np
 
 from pufferlib.environment import buffer_specs, set_buffers, state_rows
+from pufferlib.checks import check_bool
 from pufferlib.exceptions import APIUsageError, EnvironmentSetupError, WorkerError
 from pufferlib.vector.common import _NEED_RESET, _available_cpus, _probe
 from pufferlib.vector.serial import Serial
@@ -263,9 +264,7 @@ class Multiprocessing(_WorkerVecEnv):
         self.timeout = _check_timeout(timeout)
         self._since = [time.monotonic()] * num_workers  # when each worker was last given work
         self._doing = ["creating its envs"] * num_workers
-        if not isinstance(share_worlds, (bool, np.bool_)):
-            raise APIUsageError(f"share_worlds must be True or False, got {share_worlds!r}")
-        self.share_worlds = bool(share_worlds)
+        self.share_worlds = check_bool("share_worlds", share_worlds)
         self.spin = bool(num_workers <= _available_cpus() if spin is None else spin)
         if len(env_creators) != num_envs:
             raise APIUsageError("Multiprocessing needs num_envs creators")
