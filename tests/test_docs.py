@@ -2,7 +2,9 @@
 
 Blocks of one page run in order in one namespace; each page gets a fresh namespace.
 A block whose first line is ``# doctest: skip`` is never run; one whose first line is
-``# requires: cuda-sim`` runs only when ``NUMBA_ENABLE_CUDASIM=1``.
+``# requires: cuda-sim`` runs only when ``NUMBA_ENABLE_CUDASIM=1``; one whose first line is
+``# requires: <module>[, <module>...]`` (import names, e.g. ``# requires: ale_py, cv2``) runs
+only when every module is importable (third-party env families).
 
 Each block is written to a file under the temp directory, padded with blank lines so
 that its line numbers are those of the Markdown page, and executed from there: tracebacks
@@ -13,6 +15,7 @@ unchanged block keeps its cache between runs).
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 import re
 import sys
@@ -29,6 +32,7 @@ DOCS = Path(__file__).resolve().parent.parent / "docs"
 PAGES = sorted(DOCS.rglob("*.md"))
 SKIP_MARK = "# doctest: skip"
 CUDASIM_MARK = "# requires: cuda-sim"
+REQUIRES_MARK = "# requires:"
 CUDASIM = os.environ.get("NUMBA_ENABLE_CUDASIM") == "1"
 BLOCK_DIR = Path(tempfile.gettempdir()) / "pufferlib-docs-blocks"
 
@@ -56,13 +60,27 @@ class Block:
         return self.first_line == CUDASIM_MARK
 
     @property
+    def required_modules(self) -> list:
+        """Import names after ``# requires:`` (not ``cuda-sim``); [] for other blocks."""
+        if self.needs_cudasim or not self.first_line.startswith(REQUIRES_MARK):
+            return []
+        return [m.strip() for m in self.first_line[len(REQUIRES_MARK):].split(",") if m.strip()]
+
+    @property
     def runs(self) -> bool:
         """Whether this block runs in the current test run."""
         if self.skipped:
             return False
         if self.needs_cudasim:
             return CUDASIM
-        return True
+        return all(_importable(m) for m in self.required_modules)
+
+
+def _importable(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def extract_blocks(text: str, page: str = "<page>") -> list[Block]:
@@ -263,6 +281,16 @@ def test_extract_blocks_finds_languages_lines_and_markers():
     assert blocks[3].needs_cudasim and blocks[3].runs == CUDASIM
     assert blocks[3].source.endswith("y = 2\n")
     assert not blocks[4].skipped and blocks[4].runs
+
+
+def test_requires_marker_runs_blocks_only_when_modules_are_importable():
+    text = ("```python\n# requires: numpy\nassert True\n```\n"
+            "```python\n# requires: numpy, no_such_module_xyz\nraise RuntimeError\n```\n")
+    present, absent = extract_blocks(text)
+    assert present.required_modules == ["numpy"] and present.runs
+    assert absent.required_modules == ["numpy", "no_such_module_xyz"] and not absent.runs
+    cudasim = extract_blocks("```python\n# requires: cuda-sim\nx = 1\n```\n")[0]
+    assert cudasim.required_modules == [] and cudasim.runs == CUDASIM
 
 
 def test_extract_blocks_rejects_unterminated_fence():
