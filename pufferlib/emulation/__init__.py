@@ -41,7 +41,17 @@ mapped onto that as follows:
   nested structure before ``env.step``. Actions are validated (shape, dtype,
   range) and never clipped.
 
+* **Text.** ``Text`` / Minigrid ``MissionSpace`` parts of an observation are encoded as
+  fixed-length uint8 UTF-8 codes (default) or dropped (``text_observations='encode'|'drop'``,
+  ``text_length``; :mod:`~pufferlib.emulation.text`).
+
+* **Other APIs.** Old-gym envs (``reset() -> obs``, 4-tuple ``step``) are adapted by
+  :class:`OldGymEnv`; PettingZoo AEC envs made from a parallel env are unwrapped to it;
+  turn-based AEC games are wrapped by :class:`TurnBasedPufferEnv` (one agent moves per step).
+
 Modules: :mod:`~pufferlib.emulation.structured` (space <-> structured dtype algebra),
+:mod:`~pufferlib.emulation.text`, :mod:`~pufferlib.emulation.compat` (old gym),
+:mod:`~pufferlib.emulation.turn_based`,
 :mod:`~pufferlib.emulation.common` (helpers shared by the wrappers),
 :mod:`~pufferlib.emulation.gymnasium_env`, :mod:`~pufferlib.emulation.pettingzoo_env`,
 :mod:`~pufferlib.emulation.factories` (``emulate`` / ``make_gymnasium`` / ``make_pettingzoo``).
@@ -58,9 +68,13 @@ from pufferlib.emulation.common import (  # noqa: F401 - re-exported
     _WrapperEnv,
     make_object,
 )
+from pufferlib.emulation.compat import OldGymEnv, convert_space, is_old_gym_env  # noqa: F401
+from pufferlib.emulation.text import TEXT_MODES, decode_text, encode_text, text_transform  # noqa: F401
 from pufferlib.emulation.factories import (  # noqa: F401
     PETTINGZOO_FAMILIES,
     VECTOR_OPTIONS,
+    WRAPPER_OPTIONS,
+    wrap_pettingzoo,
     _CopyFactory,
     _Creator,
     _make_gymnasium_env,
@@ -74,7 +88,8 @@ from pufferlib.emulation.factories import (  # noqa: F401
     make_pettingzoo,
 )
 from pufferlib.emulation.gymnasium_env import GymnasiumPufferEnv
-from pufferlib.emulation.pettingzoo_env import PettingZooPufferEnv
+from pufferlib.emulation.pettingzoo_env import PettingZooPufferEnv, parallel_env_inside  # noqa: F401
+from pufferlib.emulation.turn_based import TurnBasedPufferEnv
 from pufferlib.emulation.structured import (  # noqa: F401
     LEAF_SPACES,
     _field_name,
@@ -98,7 +113,8 @@ from pufferlib.exceptions import APIUsageError, EnvironmentSetupError  # noqa: F
 from pufferlib.spaces import Box, Dict, Discrete, MultiBinary, MultiDiscrete, Tuple, check_actions  # noqa: F401
 
 __all__ = [
-    "GymnasiumPufferEnv", "PettingZooPufferEnv", "emulate", "make_gymnasium", "make_pettingzoo",
+    "GymnasiumPufferEnv", "PettingZooPufferEnv", "TurnBasedPufferEnv", "OldGymEnv", "emulate", "make_gymnasium",
+    "make_pettingzoo", "wrap_pettingzoo", "encode_text", "decode_text", "parallel_env_inside",
     "emulate_observation_space", "emulate_action_space", "nativize", "flatten_sample",
     "dtype_from_space", "flatten_space", "find_pettingzoo_module", "make_object",
 ]

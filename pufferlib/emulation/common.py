@@ -16,6 +16,7 @@ from pufferlib.emulation.structured import (
     emulate_observation_space,
     nativize,
 )
+from pufferlib.emulation.text import check_text_options, text_transform
 from pufferlib.checks import check_int
 from pufferlib.environment import PufferEnv
 from pufferlib.exceptions import APIUsageError
@@ -67,7 +68,8 @@ def checked_reset(result, parallel=False):
     if not isinstance(result, tuple) or len(result) != 2:
         raise APIUsageError(
             f"the wrapped env's reset() returned {_describe(result)}; expected a tuple (observation, info) "
-            f"(Gymnasium / PettingZoo >= 1.0 API; adapt old-gym envs, e.g. with shimmy)")
+            f"(Gymnasium / PettingZoo >= 1.0 API; envs of the old gym API that are not gymnasium.Env instances "
+            f"are adapted automatically, see pufferlib.emulation.OldGymEnv)")
     if parallel and not (isinstance(result[0], dict) and isinstance(result[1], dict)):
         raise APIUsageError(f"the wrapped env's reset() returned ({_describe(result[0])}, {_describe(result[1])}); "
                             f"expected two dicts keyed by agent (observations, infos)")
@@ -85,8 +87,8 @@ def checked_step(result, parallel=False):
     if not isinstance(result, tuple) or len(result) != 5:
         raise APIUsageError(
             f"the wrapped env's step() returned {_describe(result)}; expected a tuple (observation, reward, "
-            f"terminated, truncated, info) (Gymnasium / PettingZoo >= 1.0 API; adapt old-gym 4-tuple envs, "
-            f"e.g. with shimmy)")
+            f"terminated, truncated, info) (Gymnasium / PettingZoo >= 1.0 API; envs of the old gym API that are "
+            f"not gymnasium.Env instances are adapted automatically, see pufferlib.emulation.OldGymEnv)")
     if parallel:
         if not all(isinstance(part, dict) for part in result):
             raise APIUsageError(f"the wrapped env's step() returned ({', '.join(map(_describe, result))}); "
@@ -150,7 +152,26 @@ def _emulation_info(env) -> dict:
         "emulated_action_dtype": env.atn_dtype,
         "is_observation_emulated": env.is_obs_emulated,
         "is_action_emulated": env.is_atn_emulated,
+        "original_observation_space": env.original_observation_space,
+        "text_observations": env.text_observations,
     }
+
+
+def shared_agent_spaces(env, possible):
+    """The one observation space and one action space every agent of ``possible`` has.
+
+    Raises:
+        APIUsageError: two agents have different spaces.
+    """
+    obs_spaces = [env.observation_space(a) for a in possible]
+    atn_spaces = [env.action_space(a) for a in possible]
+    for kind, spaces in (("observation", obs_spaces), ("action", atn_spaces)):
+        for agent, sp in zip(possible[1:], spaces[1:]):
+            if sp != spaces[0]:
+                raise APIUsageError(
+                    f"all agents must share one {kind} space: {possible[0]!r} has {spaces[0]} but "
+                    f"{agent!r} has {sp}. Pad the spaces to a common one in the env")
+    return obs_spaces[0], atn_spaces[0]
 
 
 class _WrapperEnv(PufferEnv):
@@ -160,8 +181,15 @@ class _WrapperEnv(PufferEnv):
     A subclass sets ``self.env`` and calls :meth:`_wrap` instead of ``PufferEnv.__init__``.
     """
 
-    def _wrap(self, obs_space, atn_space, num_agents, buf, seed):
-        """Emulate the wrapped env's per-agent spaces, then ``PufferEnv.__init__(buf)``."""
+    def _wrap(self, obs_space, atn_space, num_agents, buf, seed, text_observations="encode", text_length=None):
+        """Emulate the wrapped env's per-agent spaces, then ``PufferEnv.__init__(buf)``.
+
+        Text parts of ``obs_space`` are encoded or dropped first (:mod:`~pufferlib.emulation.text`);
+        ``env_observation_space`` is then the space without text and :meth:`_write_row`
+        converts each observation before writing it."""
+        self.text_observations, self.text_length = check_text_options(text_observations, text_length)
+        self.original_observation_space = obs_space
+        obs_space, self._convert_obs = text_transform(obs_space, text_observations, text_length)
         self.env_observation_space = obs_space
         self.env_action_space = atn_space
         self.single_observation_space, self.obs_dtype = emulate_observation_space(obs_space)
@@ -177,6 +205,12 @@ class _WrapperEnv(PufferEnv):
 
     def _write_row(self, i, ob, who="observation"):
         """Write one agent's (possibly nested) observation into row ``i``; APIUsageError if it does not fit."""
+        if self._convert_obs is not None:
+            try:
+                ob = self._convert_obs(ob)
+            except (KeyError, IndexError, TypeError) as e:
+                raise APIUsageError(f"{who} does not match the observation space "
+                                    f"{self.original_observation_space}: {type(e).__name__}: {e}") from e
         if self.is_obs_emulated:
             _write_leaves(self._writers[i], ob, self.env_observation_space)
             return

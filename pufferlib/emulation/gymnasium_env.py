@@ -4,6 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from pufferlib.emulation.common import _seed_and_reset, _WrapperEnv, checked_reset, checked_step, make_object
+from pufferlib.emulation.compat import OldGymEnv, is_old_gym_env
+from pufferlib.emulation.text import check_text_options
 from pufferlib.emulation.structured import flatten_sample
 from pufferlib.exceptions import APIUsageError
 
@@ -13,8 +15,18 @@ class GymnasiumPufferEnv(_WrapperEnv):
     Args:
         env: a ``gymnasium.Env`` instance, or
         env_creator, env_args, env_kwargs: a callable and its arguments that build one.
+            An env of the old ``gym`` API (not a ``gymnasium.Env``: ``reset() -> obs``,
+            4-tuple ``step``, ``seed()``) is adapted with :class:`~pufferlib.emulation.OldGymEnv`
+            (kept as ``env``; the original is ``env.env``).
         buf: optional buffers from the vectorizer (see :func:`pufferlib.set_buffers`).
         seed: seed used for the first :meth:`reset` when it is called without one.
+        text_observations: ``'encode'`` (default) or ``'drop'``: what happens to text parts
+            of the observation (``Text``, Minigrid's ``MissionSpace``); encoded text is
+            ``text_length`` uint8 UTF-8 bytes, zero-padded (see :mod:`pufferlib.emulation.text`).
+        text_length: bytes per encoded string (default: the space's ``max_length``, else 128).
+        spaces_after_reset: read the spaces after one ``reset(seed)`` (for envs that know
+            their observation space only then, e.g. Griddly). ``None`` (default): only when
+            the env's observation or action space is None.
 
     Attributes:
         env: the wrapped env.
@@ -39,15 +51,26 @@ class GymnasiumPufferEnv(_WrapperEnv):
     Reference: PufferLib 3.0 ``emulation.GymnasiumPufferEnv``.
     """
 
-    def __init__(self, env=None, env_creator=None, env_args=(), env_kwargs=None, buf=None, seed=0):
+    def __init__(self, env=None, env_creator=None, env_args=(), env_kwargs=None, buf=None, seed=0,
+                 text_observations="encode", text_length=None, spaces_after_reset=None):
+        check_text_options(text_observations, text_length)
         self.env = make_object(env, env_creator, env_args, env_kwargs)
+        if is_old_gym_env(self.env):
+            self.env = OldGymEnv(self.env)
+        if not (hasattr(self.env, "reset") and hasattr(self.env, "step")):
+            raise APIUsageError(f"{type(self.env).__name__} is not an env (no reset/step); GymnasiumPufferEnv "
+                                "wraps gymnasium.Env instances (and old-gym envs)")
         env_obs = getattr(self.env, "observation_space", None)
         env_atn = getattr(self.env, "action_space", None)
+        if spaces_after_reset or (spaces_after_reset is None and (env_obs is None or env_atn is None)):
+            checked_reset(_seed_and_reset(self.env, seed))
+            env_obs = getattr(self.env, "observation_space", None)
+            env_atn = getattr(self.env, "action_space", None)
         if env_obs is None or env_atn is None:
             raise APIUsageError(
-                f"{type(self.env).__name__} has no observation_space/action_space; "
+                f"{type(self.env).__name__} has no observation_space/action_space (not even after reset()); "
                 "GymnasiumPufferEnv wraps gymnasium.Env instances")
-        self._wrap(env_obs, env_atn, 1, buf, seed)
+        self._wrap(env_obs, env_atn, 1, buf, seed, text_observations, text_length)
         self._done = True
         self.episode_return = 0.0
         self.episode_length = 0

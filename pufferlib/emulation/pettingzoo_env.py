@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from pufferlib.emulation.common import (_NOT_LIVE, _emulation_info, _seed_and_reset, _WrapperEnv, checked_reset,
-                                       checked_step, make_object)
+                                       checked_step, make_object, shared_agent_spaces)
+from pufferlib.emulation.text import check_text_options
 from pufferlib.exceptions import APIUsageError
 from pufferlib.spaces import check_actions
 
@@ -16,6 +17,8 @@ class PettingZooPufferEnv(_WrapperEnv):
         env_creator, env_args, env_kwargs: a callable and its arguments that build one.
         buf: optional buffers from the vectorizer.
         seed: seed used for the first :meth:`reset` when it is called without one.
+        text_observations, text_length: text parts of the observation space are encoded
+            (default) or dropped, as in :class:`~pufferlib.emulation.GymnasiumPufferEnv`.
 
     Row ``i`` of every buffer belongs to ``possible_agents[i]``. All agents must
     share one observation space and one action space (emulated as in
@@ -40,7 +43,9 @@ class PettingZooPufferEnv(_WrapperEnv):
     Reference: PufferLib 3.0 ``emulation.PettingZooPufferEnv``.
     """
 
-    def __init__(self, env=None, env_creator=None, env_args=(), env_kwargs=None, buf=None, seed=0):
+    def __init__(self, env=None, env_creator=None, env_args=(), env_kwargs=None, buf=None, seed=0,
+                 text_observations="encode", text_length=None):
+        check_text_options(text_observations, text_length)
         self.env = make_object(env, env_creator, env_args, env_kwargs)
         possible = list(getattr(self.env, "possible_agents", None) or [])
         if not possible:
@@ -48,15 +53,8 @@ class PettingZooPufferEnv(_WrapperEnv):
                 f"{type(self.env).__name__} has no possible_agents; PettingZooPufferEnv wraps "
                 "pettingzoo.ParallelEnv instances with a non-empty possible_agents list")
         self.possible_agents = possible
-        obs_spaces = [self.env.observation_space(a) for a in possible]
-        atn_spaces = [self.env.action_space(a) for a in possible]
-        for kind, spaces in (("observation", obs_spaces), ("action", atn_spaces)):
-            for agent, sp in zip(possible[1:], spaces[1:]):
-                if sp != spaces[0]:
-                    raise APIUsageError(
-                        f"all agents must share one {kind} space: {possible[0]!r} has {spaces[0]} but "
-                        f"{agent!r} has {sp}. Pad the spaces to a common one in the env")
-        self._wrap(obs_spaces[0], atn_spaces[0], len(possible), buf, seed)
+        obs_space, atn_space = shared_agent_spaces(self.env, possible)
+        self._wrap(obs_space, atn_space, len(possible), buf, seed, text_observations, text_length)
         self.agent_index = {a: i for i, a in enumerate(possible)}
         self._live = np.zeros(self.num_agents, bool)
         self._all_done = True
@@ -163,3 +161,30 @@ class PettingZooPufferEnv(_WrapperEnv):
             infos["episode_return"] = float(self.episode_returns.mean())
             infos["episode_length"] = self.episode_length
         return self.observations, self.rewards, self.terminals, self.truncations, [infos]
+
+
+#: PettingZoo AEC wrappers that only check calls or actions; :func:`parallel_env_inside` looks
+#: through them (any other wrapper may change what the env does, so it is kept).
+CHECKING_WRAPPERS = ("BaseWrapper", "OrderEnforcingWrapper", "AssertOutOfBoundsWrapper")
+
+
+def parallel_env_inside(aec_env):
+    """The ``ParallelEnv`` an AEC env was made from with PettingZoo's ``parallel_to_aec``
+    (magent2's ``env()``, many ``raw_env``s), or None.
+
+    Looks through PettingZoo's checking wrappers (:data:`CHECKING_WRAPPERS`) down to a
+    ``parallel_to_aec_wrapper`` and returns the parallel env it holds, so the env is stepped
+    with one call per step instead of once per agent. Returns None when another wrapper is in
+    the way (it might change observations, rewards or actions) or there is no parallel env.
+    """
+    from pettingzoo.utils.conversions import parallel_to_aec_wrapper
+    env = aec_env
+    for _ in range(64):
+        if isinstance(env, parallel_to_aec_wrapper):
+            return env.env
+        if type(env).__name__ not in CHECKING_WRAPPERS or not type(env).__module__.startswith("pettingzoo."):
+            return None
+        env = getattr(env, "env", None)
+        if env is None:
+            return None
+    return None
