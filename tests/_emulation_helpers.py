@@ -142,3 +142,200 @@ class MixedSpacesEnv(ThreeAgentEnv):
     @functools.lru_cache(maxsize=None)
     def action_space(self, agent):
         return S.Discrete(5) if agent == "c" else self._atn_space
+
+
+# ---- envs for the emulation fixes: text, old gym, lazy spaces, kwargs, copies, AEC ------------
+class MissionSpace(S.Space):
+    """Stands in for Minigrid's ``MissionSpace`` (matched by class name): samples are strings, no max_length."""
+
+    def __init__(self):
+        super().__init__(None, None)
+
+    def sample(self, mask=None, probability=None):
+        return "get to the goal"
+
+    def contains(self, x):
+        return isinstance(x, str)
+
+
+class TextEnv(gymnasium.Env):
+    """Observation ``{'mission': <text space>, 'pos': Box(0, 9, (2,), float32), 'note': (Text(4), Discrete(3))}``;
+    the mission string is ``missions[t % len(missions)]`` at step t."""
+
+    metadata = {"render_modes": []}
+
+    def __init__(self, missions=("go right", "pick up the key"), text_space=None):
+        self.missions = missions
+        self.observation_space = S.Dict({
+            "mission": text_space if text_space is not None else MissionSpace(),
+            "pos": S.Box(0, 9, (2,), np.float32),
+            "note": S.Tuple((S.Text(4), S.Discrete(3))),
+        })
+        self.action_space = S.Discrete(2)
+        self.t = 0
+
+    def _obs(self):
+        return {"mission": self.missions[self.t % len(self.missions)],
+                "pos": np.array([self.t, 1], np.float32), "note": ("ab", self.t % 3)}
+
+    def reset(self, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        return self._obs(), {}
+
+    def step(self, action):
+        self.t += 1
+        return self._obs(), 1.0, self.t >= 3, False, {}
+
+
+class OldGymCounter:
+    """An env of the old gym API (not a gymnasium.Env): ``reset() -> obs``, ``seed(s)``, 4-tuple ``step``.
+
+    Observation: ``[t, start]`` where ``start`` is drawn from the seeded RNG at reset. ``done`` at
+    ``horizon`` steps, flagged ``TimeLimit.truncated`` when ``truncate`` is set; ``done`` with a
+    terminal (no flag) when the action is 1."""
+
+    def __init__(self, horizon=3, truncate=True):
+        self.observation_space = S.Box(0, 100, (2,), np.float32)
+        self.action_space = S.Discrete(2)
+        self.horizon, self.truncate = horizon, truncate
+        self.rng = np.random.default_rng()
+        self.seeds = []
+
+    def seed(self, seed=None):
+        self.seeds.append(seed)
+        self.rng = np.random.default_rng(seed)
+
+    def reset(self):
+        self.t = 0
+        self.start = float(self.rng.integers(0, 50))
+        return np.array([self.t, self.start], np.float32)
+
+    def step(self, action):
+        self.t += 1
+        obs = np.array([self.t, self.start], np.float32)
+        if action == 1:
+            return obs, 1.0, True, {}
+        done = self.t >= self.horizon
+        return obs, 0.5, done, ({"TimeLimit.truncated": True} if done and self.truncate else {})
+
+
+class LazySpaceEnv(gymnasium.Env):
+    """Knows its observation space only after ``reset()`` (``observation_space`` is None before)."""
+
+    metadata = {"render_modes": []}
+
+    def __init__(self, size=3):
+        self.size = size
+        self.observation_space = None
+        self.action_space = S.Discrete(2)
+        self.resets = 0
+
+    def reset(self, seed=None, options=None):
+        super().reset(seed=seed)
+        self.resets += 1
+        self.observation_space = S.Box(0, 1, (self.size,), np.float32)
+        return np.zeros(self.size, np.float32), {}
+
+    def step(self, action):
+        return np.ones(self.size, np.float32), 0.0, True, False, {}
+
+
+class NamedEnv(gymnasium.Env):
+    """Takes ``name`` and ``env_id`` keywords (the names of make_gymnasium's / make_pettingzoo's first
+    parameter); its observation is ``[len(name), len(env_id)]``."""
+
+    metadata = {"render_modes": []}
+
+    def __init__(self, name="x", env_id="y"):
+        self.name, self.env_id = name, env_id
+        self.observation_space = S.Box(0, 100, (2,), np.float32)
+        self.action_space = S.Discrete(2)
+
+    def reset(self, seed=None, options=None):
+        super().reset(seed=seed)
+        return np.array([len(self.name), len(self.env_id)], np.float32), {}
+
+    def step(self, action):
+        return np.array([len(self.name), len(self.env_id)], np.float32), 0.0, False, False, {}
+
+
+if "PufferTest/Named-v0" not in gymnasium.envs.registry:
+    gymnasium.register("PufferTest/Named-v0", entry_point=NamedEnv)
+    gymnasium.register("PufferTest/Dict-v0", entry_point=DictEnv)
+
+
+class PlainWrapper(gymnasium.Wrapper):
+    """A wrapper that does not record its constructor arguments (a spec cannot rebuild it);
+    it doubles the reward."""
+
+    def step(self, action):
+        ob, r, term, trunc, info = self.env.step(action)
+        return ob, 2 * r, term, trunc, info
+
+
+class Uncopyable(PlainWrapper):
+    """A PlainWrapper that refuses to be deep-copied (like envs holding a C handle)."""
+
+    def __deepcopy__(self, memo):
+        raise TypeError("cannot copy the simulator handle")
+
+
+def make_countdown_game(start=5):
+    """A two-player turn-based AEC game: players take 1 or 2 (action 0 / 1) from a counter starting
+    at ``start``; who takes the last wins (+1, the other -1). Taking 2 when 1 is left is illegal:
+    the mover loses. Observation ``{'observation': Box [counter, seat], 'action_mask': int8 (2,)}``."""
+    from pettingzoo import AECEnv
+
+    class _Countdown(AECEnv):
+        metadata = {"render_modes": [], "name": "countdown_v0", "is_parallelizable": False}
+
+        def __init__(self):
+            super().__init__()
+            self.possible_agents = ["p0", "p1"]
+            self._obs_space = S.Dict({"observation": S.Box(0, 100, (2,), np.float32),
+                                      "action_mask": S.Box(0, 1, (2,), np.int8)})
+            self._atn_space = S.Discrete(2)
+            self.moves = []
+
+        def observation_space(self, agent):
+            return self._obs_space
+
+        def action_space(self, agent):
+            return self._atn_space
+
+        def observe(self, agent):
+            mask = np.array([1, int(self.counter >= 2)], np.int8)
+            return {"observation": np.array([self.counter, self.possible_agents.index(agent)], np.float32),
+                    "action_mask": mask}
+
+        def reset(self, seed=None, options=None):
+            self.agents = list(self.possible_agents)
+            self.counter = start
+            self.rewards = {a: 0.0 for a in self.agents}
+            self._cumulative_rewards = {a: 0.0 for a in self.agents}
+            self.terminations = {a: False for a in self.agents}
+            self.truncations = {a: False for a in self.agents}
+            self.infos = {a: {} for a in self.agents}
+            self.agent_selection = "p0"
+
+        def step(self, action):
+            agent = self.agent_selection
+            if self.terminations[agent] or self.truncations[agent]:
+                self._was_dead_step(action)
+                return
+            other = "p1" if agent == "p0" else "p0"
+            self.moves.append((agent, action))
+            take = int(action) + 1
+            self.rewards = {a: 0.0 for a in self.agents}
+            if take > self.counter:              # illegal: the mover loses
+                self.rewards = {agent: -1.0, other: 1.0}
+                self.terminations = {a: True for a in self.agents}
+            else:
+                self.counter -= take
+                if self.counter == 0:
+                    self.rewards = {agent: 1.0, other: -1.0}
+                    self.terminations = {a: True for a in self.agents}
+            self.agent_selection = other
+
+    return _Countdown()

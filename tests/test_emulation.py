@@ -24,9 +24,11 @@ from pufferlib.emulation import (
 )
 
 try:
-    from _emulation_helpers import DictEnv, MixedSpacesEnv, ThreeAgentEnv, assert_same_structure
+    import _emulation_helpers as H
 except ImportError:  # tests/ is a package
-    from tests._emulation_helpers import DictEnv, MixedSpacesEnv, ThreeAgentEnv, assert_same_structure
+    from tests import _emulation_helpers as H
+DictEnv, MixedSpacesEnv, ThreeAgentEnv, assert_same_structure = (
+    H.DictEnv, H.MixedSpacesEnv, H.ThreeAgentEnv, H.assert_same_structure)
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -707,5 +709,305 @@ def test_make_gym_multiprocessing():
         assert obs.shape == (2, 4)
         _, rew, _, _, _ = vec.step(np.zeros(2, np.int32))
         assert np.all(rew == 1.0)
+    finally:
+        vec.close()
+
+
+
+# ============================================================================================
+# Text observations
+# ============================================================================================
+def test_text_observations_are_encoded_by_default():
+    from pufferlib.emulation import decode_text
+    env = emulate(H.TextEnv())
+    space = env.emulated["observation_space"]
+    assert space["mission"] == S.Box(0, 255, (128,), np.uint8)      # no max_length: 128 bytes
+    assert space["note"][0] == S.Box(0, 255, (4,), np.uint8)          # Text(4): its max_length
+    assert env.emulated["text_observations"] == "encode"
+    obs, _ = env.reset(seed=0)
+    native = nativize(obs[0], space, env.obs_dtype)
+    assert decode_text(native["mission"]) == "go right"
+    assert native["mission"][len("go right"):].sum() == 0             # zero padding
+    assert decode_text(native["note"][0]) == "ab" and native["note"][1] == 0
+    np.testing.assert_array_equal(native["pos"], [0, 1])
+    obs, *_ = env.step(np.array([0]))
+    native = nativize(obs[0], space, env.obs_dtype)
+    assert decode_text(native["mission"]) == "pick up the key" and native["note"][1] == 1
+
+
+def test_text_length_cuts_and_drop_removes():
+    from pufferlib.emulation import decode_text
+    env = emulate(H.TextEnv(), text_length=4)
+    obs, _ = env.reset(seed=0)
+    native = nativize(obs[0], env.emulated["observation_space"], env.obs_dtype)
+    assert decode_text(native["mission"]) == "go r" and native["mission"].shape == (4,)
+    dropped = emulate(H.TextEnv(), text_observations="drop")
+    assert sorted(dropped.emulated["observation_space"].spaces) == ["note", "pos"]
+    assert len(dropped.emulated["observation_space"]["note"].spaces) == 1   # the Text element is gone
+    obs, _ = dropped.reset(seed=0)
+    assert dropped.single_observation_space.shape[0] < env.single_observation_space.shape[0]
+    native = nativize(obs[0], dropped.emulated["observation_space"], dropped.obs_dtype)
+    np.testing.assert_array_equal(native["pos"], [0, 1])
+
+
+def test_text_options_are_checked():
+    with pytest.raises(APIUsageError, match="text_observations must be one of"):
+        emulate(H.TextEnv(), text_observations="keep")
+    with pytest.raises(APIUsageError, match="text_length"):
+        emulate(H.TextEnv(), text_length=0)
+    only_text = H.TextEnv()
+    only_text.observation_space = S.Text(5)
+    with pytest.raises(APIUsageError, match="text only"):
+        emulate(only_text, text_observations="drop")
+    with pytest.raises(APIUsageError, match="a text observation must be a str"):
+        env = emulate(H.TextEnv(missions=(3,)))
+        env.reset(0)
+
+
+def test_text_options_reach_vectorized_wrappers():
+    vec = emulate(H.TextEnv(), num_envs=2, text_observations="drop")
+    try:
+        assert "mission" not in vec.driver_env.emulated["observation_space"].spaces
+        obs, _ = vec.reset(seed=0)
+        assert obs.shape == (2, vec.driver_env.single_observation_space.shape[0])
+    finally:
+        vec.close()
+
+
+# ============================================================================================
+# Old gym API
+# ============================================================================================
+def test_old_gym_env_is_adapted():
+    from pufferlib.emulation import OldGymEnv
+    raw = H.OldGymCounter(horizon=2)
+    env = emulate(raw)
+    assert isinstance(env.env, OldGymEnv) and env.env.env is raw
+    obs, infos = env.reset(seed=7)
+    assert raw.seeds == [7] and infos == [{}]
+    start = obs[0, 1]
+    env.reset(seed=7)
+    assert env.observations[0, 1] == start                       # seeded through seed()
+    _, rew, term, trunc, _ = env.step(np.array([0]))
+    assert rew[0] == 0.5 and not term[0] and not trunc[0]
+    _, _, term, trunc, infos = env.step(np.array([0]))
+    assert trunc[0] and not term[0] and env.done                 # TimeLimit.truncated -> truncation
+    assert infos[0]["episode_length"] == 2
+    env.reset()
+    _, _, term, trunc, _ = env.step(np.array([1]))
+    assert term[0] and not trunc[0]                              # done without the flag -> terminal
+
+
+def test_old_gym_env_vectorized_by_copy():
+    vec = emulate(H.OldGymCounter(horizon=2), num_envs=2, backend="Serial")
+    try:
+        vec.reset(seed=1)
+        assert vec.observations.shape == (2, 2)
+        _, rew, _, _, _ = vec.step(np.zeros(2, np.int32))
+        np.testing.assert_array_equal(rew, [0.5, 0.5])
+    finally:
+        vec.close()
+
+
+def test_gymnasium_envs_are_not_adapted_and_keep_failing():
+    env = emulate(MalformedEnv("four"))
+    assert isinstance(env.env, MalformedEnv)
+    env.reset(0)
+    with pytest.raises(APIUsageError, match="tuple of 4"):
+        env.step(np.array([1]))
+    from pufferlib.emulation import OldGymEnv
+    with pytest.raises(APIUsageError, match="is a gymnasium.Env"):
+        OldGymEnv(MalformedEnv("four"))
+
+
+def test_old_gym_spaces_are_converted_by_class_name():
+    from pufferlib.emulation import convert_space
+
+    class Box:                                   # what gym 0.2x spaces look like to us
+        def __init__(self):
+            self.low, self.high, self.shape, self.dtype = np.zeros(2), np.ones(2), (2,), np.float32
+
+    class Discrete:
+        n, start = 4, 1
+
+    class Dict:
+        def __init__(self):
+            self.spaces = {"a": Box(), "b": Discrete()}
+
+    assert convert_space(Dict()) == S.Dict({"a": S.Box(0, 1, (2,), np.float32), "b": S.Discrete(4, start=1)})
+
+    class Graph:
+        pass
+    with pytest.raises(APIUsageError, match="cannot convert"):
+        convert_space(Graph())
+
+
+# ============================================================================================
+# Spaces known after reset; keyword collisions
+# ============================================================================================
+def test_observation_space_read_after_reset_when_missing():
+    raw = H.LazySpaceEnv(size=5)
+    env = emulate(raw, seed=4)
+    assert raw.resets == 1 and env.single_observation_space.shape == (5,)
+    obs, _ = env.reset()
+    assert obs.shape == (1, 5)
+    forced = emulate(H.LazySpaceEnv(size=2), spaces_after_reset=True)
+    assert forced.env.resets == 1
+    with pytest.raises(APIUsageError, match="not even after reset"):
+        emulate(H.LazySpaceEnv(), spaces_after_reset=False)
+
+
+def test_env_kwargs_named_like_the_first_parameter_reach_the_env():
+    import inspect
+    from pufferlib.emulation import make_gymnasium, make_pettingzoo
+    for fn in (make_gymnasium, make_pettingzoo, emulate):
+        first = next(iter(inspect.signature(fn).parameters.values()))
+        assert first.kind is first.POSITIONAL_ONLY, fn
+    env = make_gymnasium("PufferTest/Named-v0", name="abcd", env_id="abcdef")
+    obs, _ = env.reset(seed=0)
+    np.testing.assert_array_equal(obs[0], [4, 6])
+
+
+def test_make_pettingzoo_passes_name_to_the_env(monkeypatch):
+    import sys
+    import types
+
+    from pufferlib.emulation import factories
+
+    class Named(H.ThreeAgentEnv):
+        def __init__(self, name="x"):
+            super().__init__()
+            self.name = name
+    module = types.ModuleType("puffer_fake_named_v0")
+    module.parallel_env = Named
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    monkeypatch.setattr(factories, "find_pettingzoo_module", lambda name: module)
+    env = factories.make_pettingzoo("named", name="given")
+    assert env.env.name == "given"
+
+
+# ============================================================================================
+# gym-<module>:<id>
+# ============================================================================================
+def test_gym_module_colon_id_imports_the_module(tmp_path, monkeypatch):
+    (tmp_path / "puffer_plugin_toy.py").write_text(
+        "import gymnasium\n"
+        "gymnasium.register('PufferPluginToy-v0', entry_point='gymnasium.envs.classic_control:CartPoleEnv')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert "PufferPluginToy-v0" not in gymnasium.envs.registry
+    try:
+        env = pufferlib.make("gym-puffer_plugin_toy:PufferPluginToy-v0")
+        assert isinstance(env, GymnasiumPufferEnv) and env.reset(seed=0)[0].shape == (1, 4)
+        vec = pufferlib.make("gym-puffer_plugin_toy:PufferPluginToy-v0", num_envs=2)
+        assert vec.reset(seed=0)[0].shape == (2, 4)
+        vec.close()
+    finally:
+        gymnasium.envs.registry.pop("PufferPluginToy-v0", None)
+    with pytest.raises(EnvironmentSetupError, match="pip install no_such_module_xyz"):
+        pufferlib.make("gym-no_such_module_xyz:Thing-v0")
+    with pytest.raises(APIUsageError, match="module:EnvId"):
+        pufferlib.make("gym-:Thing-v0")
+
+
+# ============================================================================================
+# emulate(num_envs > 1) of envs a spec cannot rebuild
+# ============================================================================================
+def test_emulate_vectorized_wrapper_without_recorded_args_is_copied():
+    wrapped = H.PlainWrapper(gymnasium.make("PufferTest/Dict-v0"))
+    with pytest.raises(ValueError, match="cannot be recreated"):
+        gymnasium.make(wrapped.spec)            # the spec cannot rebuild it ...
+    vec = emulate(wrapped, num_envs=2)          # ... so copies are used, wrapper included
+    try:
+        vec.reset(seed=0)
+        _, rew, _, _, _ = vec.step(np.zeros((2, vec.single_action_space.shape[0]), np.int32))
+        np.testing.assert_array_equal(rew, [1.0, 1.0])           # 2 * 0.5: the wrapper is kept
+    finally:
+        vec.close()
+
+
+def test_emulate_vectorized_uncopyable_env_names_the_fix():
+    with pytest.raises(EnvironmentSetupError, match="pufferlib.vector.make") as info:
+        emulate(H.Uncopyable(gymnasium.make("PufferTest/Dict-v0")), num_envs=2)
+    assert "cannot copy the simulator handle" in str(info.value)
+
+
+def test_emulate_vectorized_registered_env_uses_the_spec():
+    from pufferlib.emulation.factories import _CopyFactory, _rebuild_factory
+    assert not isinstance(_rebuild_factory(gymnasium.make("CartPole-v1")), _CopyFactory)
+    assert isinstance(_rebuild_factory(H.PlainWrapper(gymnasium.make("CartPole-v1"))), _CopyFactory)
+    mislabelled = DictEnv()
+    mislabelled.spec = gymnasium.spec("CartPole-v1")    # make(spec) builds another env: copy instead
+    assert isinstance(_rebuild_factory(mislabelled), _CopyFactory)
+
+
+# ============================================================================================
+# AEC envs: unwrapping parallel envs, turn-based games
+# ============================================================================================
+def test_aec_made_from_parallel_is_unwrapped():
+    from pettingzoo.utils.conversions import parallel_to_aec
+    from pettingzoo.utils.wrappers import AssertOutOfBoundsWrapper, OrderEnforcingWrapper
+    raw = ThreeAgentEnv()
+    aec = OrderEnforcingWrapper(AssertOutOfBoundsWrapper(parallel_to_aec(raw).env))  # magent2's chain
+    env = emulate(aec)
+    assert isinstance(env, PettingZooPufferEnv) and env.env is raw
+    env.reset(seed=0)
+    env.step(np.array([0, 1, 2]))
+    assert raw.received == [{"a": 0, "b": 1, "c": 2}]           # one parallel step, all agents
+
+
+def test_aec_with_other_wrappers_is_not_unwrapped():
+    from pettingzoo.utils.conversions import parallel_to_aec
+    from pettingzoo.utils.wrappers import BaseWrapper
+    from pufferlib.emulation import parallel_env_inside
+
+    class Reshaping(BaseWrapper):                 # a user wrapper may change what the env does
+        pass
+    assert parallel_env_inside(Reshaping(parallel_to_aec(ThreeAgentEnv()))) is None
+    assert parallel_env_inside(parallel_to_aec(ThreeAgentEnv())) is not None
+
+
+def _countdown():
+    from pufferlib.emulation import TurnBasedPufferEnv
+    env = emulate(H.make_countdown_game(start=4))
+    assert isinstance(env, TurnBasedPufferEnv)
+    return env
+
+
+def test_turn_based_game_only_the_mover_acts():
+    env = _countdown()
+    space, dtype = env.emulated["observation_space"], env.obs_dtype
+    assert env.num_agents == 2 and env.single_action_space == S.Discrete(2)
+    obs, infos = env.reset(seed=0)
+    assert env.masks.tolist() == [True, False] and infos[0]["agent_to_move"] == "p0"
+    native = nativize(obs[1], space, dtype)
+    np.testing.assert_array_equal(native["observation"], [4, 1])   # p1's seat
+    np.testing.assert_array_equal(native["action_mask"], [1, 1])
+    # p1's row is ignored (out of range would raise if it were checked)
+    _, rew, term, _, infos = env.step(np.array([1, 99], np.int32))
+    assert env.env.moves == [("p0", 1)] and rew.tolist() == [0, 0] and not term.any()
+    assert env.masks.tolist() == [False, True] and infos[0]["agent_to_move"] == "p1"
+    env.step({"p1": 0})                                             # counter 2 -> 1
+    native = nativize(env.observations[0], space, dtype)
+    np.testing.assert_array_equal(native["action_mask"], [1, 0])   # taking 2 is illegal now
+    with pytest.raises(APIUsageError, match="outside"):
+        env.step(np.array([5, 0], np.int32))                       # the mover's row is checked
+    with pytest.raises(APIUsageError, match="no action given for 'p0'"):
+        env.step({"p1": 0})
+    assert len(env.env.moves) == 2                                  # nothing stepped
+    _, rew, term, trunc, infos = env.step(np.array([0, 0], np.int32))  # p0 takes the last one
+    assert rew.tolist() == [1.0, -1.0] and term.all() and not trunc.any()
+    assert env.done and env.masks.tolist() == [True, True] and infos[0]["episode_length"] == 3
+    with pytest.raises(APIUsageError, match="game ended"):
+        env.step(np.zeros(2, np.int32))
+
+
+def test_turn_based_game_vectorized_resets_finished_games():
+    vec = emulate(H.make_countdown_game(start=2), num_envs=2, backend="Serial")
+    try:
+        vec.reset(seed=0)
+        assert vec.masks.tolist() == [True, False, True, False]
+        _, rew, term, _, infos = vec.step(np.array([1, 0, 0, 0], np.int32))  # env 0: p0 takes 2 and wins
+        assert rew.tolist() == [1, -1, 0, 0] and term.tolist() == [True, True, False, False]
+        _, rew, term, _, _ = vec.step(np.array([0, 0, 0, 0], np.int32))      # env 0 was reset
+        assert rew.tolist() == [0, 0, -1, 1] and vec.masks.tolist()[:2] == [True, False]
     finally:
         vec.close()
