@@ -1,6 +1,7 @@
 """The ``puffer`` command.
 
-``puffer list``: the registered Ocean environments.
+``puffer list``: the registered Ocean environments and the third-party env families (installed or not,
+with their install lines).
 ``puffer render ENV --out FILE.gif|.mp4 [--steps N] [--fps F] [--seed S] [--env-kwarg K=V]``:
 records env 0 of an Ocean env playing random actions, frame by frame, with ``imageio``.
 ``puffer bench [ENV] [--num-envs N] [--seconds S] [--backend B] [--threads T] [--num-workers W]``:
@@ -66,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="puffer", description="pufferlib (Numba edition): Ocean environments compiled by Numba.")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("list", help="list the registered Ocean environments")
+    sub.add_parser("list", help="list the registered Ocean environments and third-party env families")
     bench = sub.add_parser("bench", help="measure agent steps per second (SPS) with random actions")
     bench.add_argument("env", nargs="?", default="snake",
                        help="Ocean env name (default: snake), or MODULE:CLASS for any PufferEnv class, "
@@ -148,12 +149,25 @@ def cmd_render(args) -> int:
 
 
 def cmd_list() -> int:
-    """Print one line per registered Ocean env: ``puffer_<name>`` and its description. Returns 0."""
+    """Print one line per registered Ocean env (``puffer_<name>`` and its description), then one
+    line per third-party env family (``pufferlib.environments``): its name, whether its
+    dependencies are installed here, its description and, when missing, its install line.
+    Returns 0."""
+    from pufferlib import environments
     from pufferlib.ocean import list_envs
     envs = list_envs()
     width = max(len(name) for name in envs)
     for name, desc in sorted(envs.items()):
         print(f"puffer_{name:<{width}}  {desc}")
+    rows = environments.status()
+    print("\nThird-party families: pufferlib.make('<family>-<name>') (docs/third-party-environments.md)")
+    width = max(len(row["family"]) for row in rows)
+    for row in rows:
+        mark = "installed" if row["installed"] else "missing  "
+        line = f"{row['family']:<{width}}  {mark}  {row['description']}"
+        if row["available"] and not row["installed"]:
+            line += f"  [install: {row['install']}]"
+        print(line)
     return 0
 
 

@@ -231,7 +231,8 @@ def require(module) -> None:
     module = load(module) if isinstance(module, str) else module
     absent = missing(module)
     if absent:
-        family = module.__name__.rsplit(".", 1)[-1]
+        family = next((f for f, path in FAMILIES.items() if path == module.__name__),
+                      module.__name__.rsplit(".", 1)[-1])
         raise EnvironmentSetupError(
             f"{family} environments need {', '.join(absent)}, which {'is' if len(absent) == 1 else 'are'} "
             f"not installed. Install with: {module.INSTALL}")
