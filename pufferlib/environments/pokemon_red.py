@@ -56,7 +56,8 @@ def make(name: str = "", num_envs: int = 1, *, rom_path=None, state_path=None, f
         float32: 0.01 per map tile first visited this episode, 1 per new badge.
 
     Raises:
-        EnvironmentSetupError: no ``rom_path``, a missing ROM / state file, pyboy missing.
+        EnvironmentSetupError: no ``rom_path``, a missing ROM / state file, a file PyBoy cannot
+            load (raised when the env is built), pyboy missing.
         APIUsageError: another env name, bad arguments.
     """
     from pufferlib.environments import make_emulated
@@ -96,7 +97,10 @@ def _env_class():
 
         def __init__(self, rom_path, state_path=None, frameskip=24, max_steps=20_480):
             from pyboy import PyBoy
-            self.pyboy = PyBoy(rom_path, window="null", sound_emulated=False)
+            try:
+                self.pyboy = PyBoy(rom_path, window="null", sound_emulated=False)
+            except Exception as exc:     # pyboy raises its own and plain exceptions for bad files
+                raise EnvironmentSetupError(f"PyBoy could not load the ROM {rom_path!r}: {exc}") from exc
             self.pyboy.set_emulation_speed(0)
             if state_path is not None:
                 with open(state_path, "rb") as f:
