@@ -369,8 +369,9 @@ def _pettingzoo_parallel_factory(module_name, /, **kwargs):
     fn = "parallel_env" if hasattr(module, "parallel_env") else "env"
     try:
         return getattr(module, fn)(**kwargs)
-    except TypeError as e:
-        raise APIUsageError(f"{module_name}.{fn}(**{kwargs}) rejected the arguments: {e}") from e
+    except (TypeError, AssertionError) as e:  # PettingZoo envs check their arguments with assert
+        raise APIUsageError(f"{module_name}.{fn}(**{kwargs}) rejected the arguments: "
+                            f"{type(e).__name__}: {e}") from e
 
 
 def make_pettingzoo(name, /, num_envs=1, backend=None, env_kwargs=None, **kwargs):

@@ -69,12 +69,13 @@ def resolve(name: str) -> str:
     modules = _modules()
     try:
         return modules[resolve_name(name, list(modules), "pettingzoo")]
-    except APIUsageError:
+    except APIUsageError as e:
         if name_key(name) in {name_key(m) for m in MPE_NAMES} and not any(m.startswith("mpe2.")
                                                                           for m in modules.values()):
             raise EnvironmentSetupError(f"the MPE env {name!r} moved out of PettingZoo into the mpe2 package, "
                                         "which is not installed: pip install mpe2") from None
-        raise
+        searched = sorted({m.rsplit(".", 1)[0] for m in modules.values()})
+        raise APIUsageError(f"{e} Searched: {', '.join(searched)}") from None
 
 
 def make(name: str, num_envs: int = 1, **kwargs):
