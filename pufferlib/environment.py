@@ -171,6 +171,33 @@ def set_buffers(env, buf=None) -> None:
         setattr(env, name, arr)
 
 
+def _short_space(space) -> str:
+    return repr(space) if space is not None else "?"
+
+
+def describe_env(env, extra: str = "") -> str:
+    """One-line description of a PufferEnv or vectorized env, as their ``repr``:
+    ``<Class num_envs=N num_agents=M obs=SHAPE DTYPE action=SPACE[ extra]>``. Reads only
+    attributes (never fails on a half-built env)."""
+    try:
+        obs = getattr(env, "single_observation_space", None)
+        parts = [type(env).__name__]
+        wrapped = getattr(env, "env", None) if getattr(env, "emulated", False) else None
+        if wrapped is not None:
+            spec = getattr(wrapped, "spec", None)
+            parts.append(f"env={getattr(spec, 'id', None) or type(getattr(wrapped, 'unwrapped', wrapped)).__name__}")
+        parts.append(f"num_envs={getattr(env, 'num_envs', '?')}")
+        parts.append(f"num_agents={getattr(env, 'num_agents', '?')}")
+        if obs is not None:
+            parts.append(f"obs={tuple(obs.shape)} {np.dtype(obs.dtype)}")
+        parts.append(f"action={_short_space(getattr(env, 'single_action_space', None))}")
+        if extra:
+            parts.append(extra)
+        return "<" + " ".join(parts) + ">"
+    except Exception:  # noqa: BLE001 - a repr must not raise
+        return object.__repr__(env)
+
+
 class PufferEnv:
     """Base class of native (already vectorized) environments.
 
@@ -250,6 +277,19 @@ class PufferEnv:
 
     def close(self):
         """Release resources. The base class holds none."""
+
+    def __enter__(self):
+        """``with env:`` closes the env on leaving the block (also on an exception)."""
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def __repr__(self):
+        """``<Snake num_envs=16 num_agents=4096 obs=(11, 11) int8 action=Discrete(4)>``; an
+        emulated env also names the env it wraps (``env=CartPole-v1``)."""
+        return describe_env(self)
 
     @property
     def emulated(self):

@@ -7,8 +7,14 @@ from __future__ import annotations
 
 import functools
 import gc
+import multiprocessing
 import os
+import re
 import signal
+import subprocess
+import sys
+import textwrap
+import threading
 import time
 
 import gymnasium
@@ -181,17 +187,6 @@ def explode_on_third_creation(counter_path, buf=None):
 # ------------------------------------------------------------------------------------------------
 # helpers
 # ------------------------------------------------------------------------------------------------
-DEFAULT_START_METHOD = vector._default_start_method
-
-
-@pytest.fixture(autouse=True)
-def fork_workers(monkeypatch):
-    """Use 'fork' by default here even if another test in this process started Numba's OpenMP
-    layer (which makes the default 'forkserver'): CounterEnv runs no OpenMP code, and fork
-    keeps these tests fast. test_default_start_method checks the real default."""
-    monkeypatch.setattr(vector.mp, "_default_start_method", lambda: "fork")
-
-
 @pytest.fixture
 def guard():
     """Fail (instead of hanging) if a test takes more than 30 s."""
@@ -338,22 +333,160 @@ def test_spawn_start_method_matches_fork(guard):
 
 
 def test_default_start_method(monkeypatch):
+    """fork on Linux; forkserver only for envs that run parallel code once Numba's GNU OpenMP
+    threads run here (a forked worker entering a parallel region is terminated by Numba)."""
     import numba
-    try:
-        layer = numba.threading_layer()
-    except ValueError:
-        layer = None
-    assert DEFAULT_START_METHOD() == ("forkserver" if layer == "omp" else "fork")
+    default = vector.mp._default_start_method
+    monkeypatch.setattr(sys, "platform", "linux")
     monkeypatch.setattr(numba, "threading_layer", lambda: "omp")
-    assert DEFAULT_START_METHOD() == "forkserver"
-    monkeypatch.setattr(numba, "threading_layer", lambda: "workqueue")
-    assert DEFAULT_START_METHOD() == "fork"
+    assert default(parallel=True) == "forkserver"
+    assert default(parallel=False) == default() == "fork"
+    for layer in ("workqueue", "tbb"):
+        monkeypatch.setattr(numba, "threading_layer", lambda layer=layer: layer)
+        assert default(parallel=True) == "fork"
+
+    def not_started():
+        raise ValueError("Threading layer is not initialized.")
+    monkeypatch.setattr(numba, "threading_layer", not_started)
+    assert default(parallel=True) == "fork"
+    monkeypatch.setattr(sys, "platform", "darwin")
+    assert default(parallel=False) == "spawn"
 
 
-def test_spawn_rejects_unpicklable_creator(guard):
-    with pytest.raises(APIUsageError, match="start_method='spawn' pickles env creators"):
-        vector.make(lambda buf=None: CounterEnv(buf=buf), backend="Multiprocessing", num_envs=2,
-                    num_workers=2, start_method="spawn")
+def test_default_start_method_of_an_env_without_parallel_code(guard):
+    with vector.make(CounterEnv, backend="Multiprocessing", num_envs=2, num_workers=2) as env:
+        assert env.start_method == "fork"
+
+
+def nested_creator():
+    def make(buf=None):
+        return CounterEnv(buf=buf)
+    return make
+
+
+@pytest.mark.parametrize("start_method", ["spawn", "forkserver"])
+def test_unpicklable_creators_are_named_before_any_worker_starts(guard, start_method):
+    before = multiprocessing.active_children()
+    cases = [
+        (lambda buf=None: CounterEnv(buf=buf), r"env creator #0 \(.*<lambda>\) cannot be pickled"),
+        (nested_creator(), r"env creator #0 \(nested_creator.<locals>.make\) cannot be pickled"),
+        ([CounterEnv, lambda buf=None: CounterEnv(buf=buf)], r"env creator #1 \(.*<lambda>\) cannot be pickled"),
+        (functools.partial(counter_creator, horizon=lambda: 4), r"env creator #0 \(.*partial.*\) cannot be pickled"),
+    ]
+    for creators, match in cases:
+        with pytest.raises(APIUsageError) as info:
+            vector.make(creators, backend="Multiprocessing", num_envs=2, num_workers=2, start_method=start_method)
+        text = str(info.value)
+        assert re.search(match, text), text
+        assert f"start_method={start_method!r}" in text and "module-level function" in text
+        assert "functools.partial" in text and "start_method='fork'" in text
+    assert multiprocessing.active_children() == before  # nothing was started
+
+
+def test_unpicklable_env_kwargs_are_named(guard):
+    with pytest.raises(APIUsageError, match=r"env_kwargs of env instance #0 cannot be pickled, and "
+                                            r"start_method='spawn'.*Pass picklable values"):
+        vector.make(counter_creator, env_kwargs={"horizon": threading.Lock()}, backend="Multiprocessing",
+                    num_envs=2, num_workers=2, start_method="spawn")
+
+
+# ---- start methods in real scripts (``python script.py``, a fresh process each) -------------------
+SCRIPT_HEAD = """\
+import functools
+import numpy as np
+import pufferlib, pufferlib.vector
+from pufferlib.ocean.squared import Squared
+
+def threaded_env_runs_here():  # starts Numba's OpenMP threads in this process
+    env = pufferlib.make("puffer_squared", num_envs=4, num_threads=2)
+    env.reset(0)
+    env.step(np.zeros(4, np.int32))
+
+def check(env):  # the vector env steps like Serial
+    serial = pufferlib.vector.make(functools.partial(Squared, num_envs=2), num_envs=2)
+    assert np.array_equal(env.reset(3)[0], serial.reset(3)[0])
+    for t in range(5):
+        actions = np.arange(4, dtype=np.int32) % 5
+        assert np.array_equal(env.step(actions)[0], serial.step(actions)[0])
+    env.close()
+    print("OK", env.start_method)
+"""
+
+
+def run_script(tmp_path, body):
+    """Run SCRIPT_HEAD + body as ``python script.py``; return (exit code, stdout, stderr)."""
+    path = tmp_path / "script.py"
+    path.write_text(SCRIPT_HEAD + textwrap.dedent(body))
+    proc = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=120,
+                          cwd=str(tmp_path))
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def test_script_without_guard_with_a_lambda_after_a_threaded_env_runs(tmp_path):
+    """The envs run no parallel code, so workers are forked even though OpenMP runs here: no
+    pickling, no __main__ guard needed, no warning."""
+    code, out, err = run_script(tmp_path, """
+        threaded_env_runs_here()
+        check(pufferlib.vector.make(lambda buf=None: Squared(num_envs=2, buf=buf), backend="Multiprocessing",
+                                    num_envs=2, num_workers=2))
+    """)
+    assert code == 0, err
+    assert out.strip() == "OK fork" and "Warning" not in err
+
+
+@pytest.mark.parametrize("how", ["start_method='spawn'", "num_threads=2 (forkserver chosen)"])
+def test_script_without_main_guard_says_to_add_it(tmp_path, how):
+    option = "start_method='spawn'" if how.startswith("start") else ""
+    threads = "num_threads=2, " if "num_threads" in how else ""
+    start = time.monotonic()
+    code, out, err = run_script(tmp_path, f"""
+        env = pufferlib.vector.make(functools.partial(Squared, {threads}num_envs=2), backend="Multiprocessing",
+                                    num_envs=2, num_workers=2, {option})
+        print("never reached in the parent")
+    """)
+    assert code == 1 and "never reached" not in out
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("pufferlib.exceptions.APIUsageError: start_method=")
+    assert "if __name__ == '__main__':" in last and "script.py" in last
+    assert time.monotonic() - start < 60
+
+
+def test_parallel_envs_switch_to_forkserver_with_one_warning(tmp_path):
+    code, out, err = run_script(tmp_path, """
+        if __name__ == "__main__":
+            for _ in range(2):
+                check(pufferlib.vector.make(functools.partial(Squared, num_envs=2, num_threads=2),
+                                            backend="Multiprocessing", num_envs=2, num_workers=2))
+    """)
+    assert code == 0, err
+    assert out.split() == ["OK", "forkserver"] * 2
+    assert err.count("RuntimeWarning") == 1, err
+    assert "start_method='forkserver' instead of 'fork'" in err and "script.py:" in err  # the caller's line
+
+
+def test_lambda_with_parallel_envs_names_the_creator(tmp_path):
+    code, out, err = run_script(tmp_path, """
+        if __name__ == "__main__":
+            pufferlib.vector.make(lambda buf=None: Squared(num_envs=2, num_threads=2, buf=buf),
+                                  backend="Multiprocessing", num_envs=2, num_workers=2)
+    """)
+    last = err.strip().splitlines()[-1]
+    assert code == 1 and last.startswith("pufferlib.exceptions.APIUsageError: env creator #0 (<lambda>) "
+                                         "cannot be pickled, and start_method='forkserver' (chosen because")
+    assert "functools.partial" in last
+    assert "start_method='fork'" not in last  # fork would kill these workers: not offered
+
+
+def test_forced_fork_with_parallel_envs_explains_openmp(tmp_path):
+    code, out, err = run_script(tmp_path, """
+        if __name__ == "__main__":
+            threaded_env_runs_here()
+            pufferlib.vector.make(functools.partial(Squared, num_envs=2, num_threads=2),
+                                  backend="Multiprocessing", num_envs=2, num_workers=2, start_method="fork")
+    """)
+    last = err.strip().splitlines()[-1]
+    assert code == 1 and last.startswith("pufferlib.exceptions.WorkerError: worker ")
+    assert "SIGTERM" in last and "GNU OpenMP" in last and "start_method='forkserver'" in last
 
 
 def test_list_of_creators_and_per_env_kwargs():
@@ -533,47 +666,6 @@ def test_ray_backend_without_ray():
         pass
     with pytest.raises(EnvironmentSetupError, match="pip install 'pufferlib-numba\\[ray\\]'"):
         vector.make(CounterEnv, backend="Ray", num_envs=2)
-
-
-def test_ray_matches_serial_when_installed(guard, monkeypatch):
-    ray = pytest.importorskip("ray")
-    here = os.path.dirname(os.path.abspath(__file__))
-    # Ray's workers must import this module (CounterEnv) by name
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([here, os.path.dirname(here),
-                                                      os.environ.get("PYTHONPATH", "")]))
-    if ray.is_initialized():
-        ray.shutdown()
-    serial = vector.make(CounterEnv, env_kwargs={"agents_per_env": 2}, num_envs=4)
-    with vector.make(CounterEnv, env_kwargs={"agents_per_env": 2}, backend="Ray", num_envs=4, num_workers=2,
-                     ray_init_kwargs={"num_cpus": 2, "include_dashboard": False}) as env:
-        assert_same(rollout(serial, 8, 5), rollout(env, 8, 5))
-    with vector.make(CounterEnv, backend="Ray", num_envs=4, num_workers=4, batch_size=2) as env:
-        env.async_reset(3)
-        for _ in range(3):
-            seen = []
-            for _ in range(2):
-                *_, ids, _ = env.recv()
-                seen += ids.tolist()
-                env.send(np.zeros(2, np.int64))
-            assert sorted(seen) == [0, 1, 2, 3]
-    env = vector.make(CounterEnv, env_kwargs={"fail_at_step": 2}, backend="Ray", num_envs=2, num_workers=2)
-    env.reset(0)
-    env.step(np.zeros(2, np.int64))
-    with pytest.raises(WorkerError, match="exploded on purpose"):
-        env.step(np.zeros(2, np.int64))
-    env.close()
-    env.close()
-    # timeout: an actor stuck in step surfaces as WorkerError within the timeout plus a poll
-    env = vector.make(SleepyEnv, env_kwargs={"sleep_at_step": 2}, backend="Ray", num_envs=2, num_workers=2,
-                      timeout=1.0)
-    env.reset(0)
-    env.step(np.zeros(2, np.int64))
-    start = time.monotonic()
-    with pytest.raises(WorkerError, match="did not answer within timeout=1 s while stepping its envs"):
-        env.step(np.zeros(2, np.int64))
-    assert time.monotonic() - start < 1.0 + 1.0
-    env.close()
-    ray.shutdown()
 
 
 def test_native_backend_returns_env_and_accepts_class():
@@ -796,7 +888,7 @@ def test_exported_attributes(guard):
             assert env.num_agents == env.agents_per_batch == 6 and env.num_envs == 2
             assert isinstance(env.driver_env, CounterEnv)
             assert env.emulated is False
-            assert repr(env).startswith(type(env).__name__)
+            assert repr(env).startswith("<" + type(env).__name__ + " ")
 
 
 # ------------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import os
 import numpy as np
 
 from pufferlib.checks import check_int
-from pufferlib.environment import PufferEnv
+from pufferlib.environment import PufferEnv, describe_env
 from pufferlib.exceptions import APIUsageError, WorkerError
 from pufferlib.spaces import check_actions, joint_space
 
@@ -269,8 +269,8 @@ class _VecEnv:
         return False
 
     def __repr__(self):
-        return (f"{type(self).__name__}(num_envs={self.num_envs}, num_agents={self.num_agents}, "
-                f"agents_per_batch={self.agents_per_batch}, driver_env={type(self.driver_env).__name__})")
+        return describe_env(self, f"agents_per_batch={getattr(self, 'agents_per_batch', '?')} "
+                                  f"driver_env={type(getattr(self, 'driver_env', None)).__name__}")
 
     def _init_spaces(self, spec, num_envs, agents_per_batch, seed):
         obs_space, act_space, agents = spec
