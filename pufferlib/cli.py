@@ -2,6 +2,9 @@
 
 ``puffer list``: the registered Ocean environments and the third-party env families (installed or not,
 with their install lines).
+``puffer check ENV [--num-envs N] [--env-kwarg K=V] [--skip CHECK]``: the conformance checks of
+:func:`pufferlib.check_env` on an instance of ENV (any :func:`pufferlib.make` name), one line
+per check; exit status 0 if all pass, 1 if one fails.
 ``puffer render ENV --out FILE.gif|.mp4 [--steps N] [--fps F] [--seed S] [--env-kwarg K=V]``:
 records env 0 of an Ocean env playing random actions, frame by frame, with ``imageio``.
 ``puffer bench [ENV] [--num-envs N] [--seconds S] [--backend B] [--threads T] [--num-workers W]``:
@@ -93,6 +96,14 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--env-kwarg", action="append", metavar="KEY=VALUE",
                         help="extra env constructor argument (JSON value), repeatable")
     render.add_argument("--seed", type=int, default=0)
+    check = sub.add_parser("check", help="run the conformance checks of pufferlib.check_env on an env instance")
+    check.add_argument("env", help="a pufferlib.make name: Ocean env (e.g. snake), gym-<id> or pettingzoo-<name>")
+    check.add_argument("--num-envs", type=int, default=None,
+                       help="environments in the instance (default: the env's own default)")
+    check.add_argument("--env-kwarg", action="append", metavar="KEY=VALUE",
+                       help="extra env constructor argument (JSON value), repeatable, e.g. --env-kwarg width=64")
+    check.add_argument("--skip", action="append", metavar="CHECK", default=[],
+                       help="a check not to run, repeatable (names as printed)")
     return parser
 
 
@@ -405,6 +416,55 @@ def cmd_bench(args) -> int:
     return 0
 
 
+def cmd_check(args) -> int:
+    """``puffer check``: build the env by name (:func:`pufferlib.make`) and run
+    :func:`pufferlib.check.iter_checks` on it, printing one line per check (``passed`` or
+    ``skipped: <why>``). A second instance built the same way serves ``determinism_rebuilt``.
+
+    Returns 0 when every check passed or was skipped, 1 when one failed (its line reads
+    ``FAILED: <what was seen and expected>``; the checks after it do not run). Raises
+    APIUsageError (exit 2) for an unknown env, check name or argument."""
+    from pufferlib import make
+    from pufferlib.check import INSTANCE_CHECKS, iter_checks
+    if args.num_envs is not None:
+        _check_min("--num-envs", args.num_envs, 1)
+    unknown = [name for name in args.skip if name not in INSTANCE_CHECKS]
+    if unknown:
+        raise APIUsageError(f"--skip {unknown[0]!r}: unknown check; checks are {', '.join(INSTANCE_CHECKS)}")
+    kwargs = _parse_env_kwargs(args.env_kwarg)
+    if "num_envs" in kwargs:
+        raise APIUsageError("num_envs is set with --num-envs, not --env-kwarg")
+
+    def build():
+        with _user_errors(args.env):
+            return make(args.env, num_envs=args.num_envs, **kwargs)
+
+    print(f"puffer check: building {args.env} (compiled on first use)...", file=sys.stderr)
+    env = build()
+    width = max(len(name) for name in INSTANCE_CHECKS)
+    passed = skipped = 0
+    with env:
+        print(f"{args.env}: {env!r}")
+        results = iter_checks(env, skip=args.skip, make_env=build)
+        while True:
+            try:
+                name, result = next(results)
+            except StopIteration:
+                break
+            except AssertionError as exc:
+                failed = next((n for n in INSTANCE_CHECKS if f"check {n!r}:" in str(exc)), "?")
+                detail = str(exc).split(f"check {failed!r}: ", 1)[-1]
+                print(f"{failed:<{width}}  FAILED: {detail}")
+                print(f"puffer check: {args.env} failed check {failed!r} ({passed} passed before it)",
+                      file=sys.stderr)
+                return 1
+            passed += result == "passed"
+            skipped += result != "passed"
+            print(f"{name:<{width}}  {result}")
+    print(f"puffer check: {args.env}: {passed} passed, {skipped} skipped, 0 failed", file=sys.stderr)
+    return 0
+
+
 def main(argv=None) -> int:
     """Entry point of the ``puffer`` console script. Returns the exit status."""
     args = build_parser().parse_args(argv)
@@ -413,6 +473,8 @@ def main(argv=None) -> int:
             return cmd_list()
         if args.command == "render":
             return cmd_render(args)
+        if args.command == "check":
+            return cmd_check(args)
         return cmd_bench(args)
     except (APIUsageError, EnvironmentSetupError) as exc:
         # A bad argument (argparse's convention: exit status 2, one line, no traceback).

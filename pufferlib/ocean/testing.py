@@ -19,7 +19,7 @@ import warnings
 import numpy as np
 
 from pufferlib.exceptions import APIUsageError
-from pufferlib.spaces import Box, Discrete, MultiDiscrete, sample_actions
+from pufferlib.spaces import Box, Discrete, MultiDiscrete, _discrete_bounds, sample_actions
 from pufferlib.ocean.core.env import exported_names
 
 STEPS = 48
@@ -192,7 +192,8 @@ def _importable(env_cls) -> bool:
 
 
 def _bad_batches(env):
-    """``(description, actions)`` pairs that must be rejected."""
+    """``(description, actions)`` pairs that must be rejected (from ``env.single_action_space``
+    and ``env.num_agents`` only: :mod:`pufferlib.check` uses it on any PufferEnv)."""
     good = _actions(env, None, SEED)
     space = env.single_action_space
     out = [("one agent too many", np.concatenate([good, good[:1]])),
@@ -209,11 +210,12 @@ def _bad_batches(env):
             out.append(("above high", high))
         out.append(("strings", np.full(good.shape, "a")))
     else:
+        low, high = _discrete_bounds(space)
         hi = good.copy()
         flat_hi = hi.reshape(len(hi), -1)
-        flat_hi[-1] = env.layout.action_high + 1
+        flat_hi[-1] = high.reshape(-1) + 1
         lo = good.copy()
-        lo.reshape(len(lo), -1)[0] = env.layout.action_low - 1
+        lo.reshape(len(lo), -1)[0] = low.reshape(-1) - 1
         out += [("above the range", hi), ("below the range", lo),
                 ("above the range, int64", hi.astype(np.int64)),
                 ("floats", good.astype(np.float32)), ("float64", good.astype(np.float64))]
