@@ -30,6 +30,7 @@ from pufferlib.ocean.core import Array
 from pufferlib.ocean.squared import Squared
 from pufferlib.spaces import sample_actions
 
+from _ray_cluster import ray_cluster  # noqa: E402, F401 - the session's Ray (a fixture)
 from _toy_envs import BoxDrift  # noqa: E402 - tests/ is on sys.path under pytest
 
 try:
@@ -37,8 +38,6 @@ try:
 except ImportError:  # the Ray backend is optional
     ray = None
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
 BACKENDS = ["Native", "Serial", "Multiprocessing"] + (["Ray"] if ray is not None else [])
 SEED, STEPS = 11, 6
 
@@ -55,21 +54,12 @@ def guard():
     signal.signal(signal.SIGALRM, old)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def ray_session():
-    """One local Ray for the module (its workers import pufferlib from this checkout); shut down after."""
-    if ray is None:
-        yield
-        return
-    old = os.environ.get("PYTHONPATH")
-    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (ROOT, HERE, old) if p)
-    yield
-    if ray.is_initialized():
-        ray.shutdown()
-    if old is None:
-        os.environ.pop("PYTHONPATH", None)
-    else:
-        os.environ["PYTHONPATH"] = old
+@pytest.fixture(autouse=True)
+def ray_for_ray_tests(request):
+    """Ray tests use the session's local Ray cluster (tests/_ray_cluster.py), started once."""
+    callspec = getattr(request.node, "callspec", None)
+    if callspec is not None and callspec.params.get("backend") == "Ray":
+        request.getfixturevalue("ray_cluster")
 
 
 def config(cls, **over):
@@ -87,8 +77,6 @@ def make(cls, backend, instances=2, envs_per_instance=2, num_workers=None, **kw)
     extra = {}
     if backend in ("Multiprocessing", "Ray"):
         extra["num_workers"] = num_workers or instances
-    if backend == "Ray" and not ray.is_initialized():
-        extra["ray_init_kwargs"] = {"num_cpus": 2, "include_dashboard": False, "log_to_driver": False}
     return vector.make(cls, env_kwargs=dict(config(cls, **kw), num_envs=envs_per_instance), backend=backend,
                        num_envs=instances, **extra)
 

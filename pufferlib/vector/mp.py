@@ -21,7 +21,7 @@ import numpy as np
 from pufferlib.environment import buffer_specs, set_buffers, state_rows
 from pufferlib.checks import check_bool
 from pufferlib.exceptions import APIUsageError, EnvironmentSetupError, WorkerError
-from pufferlib.vector.common import _NEED_RESET, _available_cpus, _probe
+from pufferlib.vector.common import _NEED_RESET, _available_cpus, _creator_name, _probe
 from pufferlib.vector.serial import Serial
 from pufferlib.vector.workers import (
     _CLOSE,
@@ -73,20 +73,129 @@ def _shared_arrays(raws, specs):
     return out
 
 
-def _default_start_method():
-    """'fork' on Linux, except 'forkserver' once Numba's OpenMP threading layer runs in this
-    process (GNU OpenMP aborts a forked child); 'spawn' elsewhere."""
+def _omp_live() -> bool:
+    """Whether Numba's OpenMP threading layer (GNU OpenMP on Linux) has started in this process."""
+    numba = sys.modules.get("numba")
+    if numba is None:
+        return False
+    try:
+        return numba.threading_layer() == "omp"
+    except Exception:  # ValueError: no parallel code has run yet
+        return False
+
+
+def _default_start_method(parallel: bool = False) -> str:
+    """The start method used when ``start_method=None``.
+
+    ``'spawn'`` where ``fork`` is not available or not the platform's safe choice (every
+    platform but Linux). On Linux ``'fork'``, except ``'forkserver'`` when the workers' envs
+    run Numba parallel code (``parallel``: the probe env's ``parallel`` attribute, true for an
+    Ocean env with ``num_threads > 1`` and ``num_envs >= 2``) while Numba's GNU OpenMP threads
+    are live in this process: GNU OpenMP does not survive ``fork`` (Numba terminates a forked
+    child that enters a parallel region), and a fork-started worker would die on its first step.
+    Envs that run no parallel code are forked even then (they never touch OpenMP).
+    """
     if not sys.platform.startswith("linux") or "fork" not in multiprocessing.get_all_start_methods():
         return "spawn"
-    numba = sys.modules.get("numba")
-    if numba is not None:
-        try:
-            layer = numba.threading_layer()
-        except Exception:  # ValueError: not initialized yet
-            layer = None
-        if layer == "omp":
-            return "forkserver"
+    if parallel and _omp_live():
+        return "forkserver"
     return "fork"
+
+
+_warned_forkserver = False  # the switch to 'forkserver' is announced once per process
+
+
+def _announce_forkserver():
+    global _warned_forkserver
+    if _warned_forkserver:
+        return
+    _warned_forkserver = True
+    warnings.warn(
+        "Multiprocessing: the envs run Numba parallel code (num_threads > 1) and Numba's GNU OpenMP "
+        "threads already run in this process, which forked workers cannot use; starting workers with "
+        "start_method='forkserver' instead of 'fork'. forkserver pickles the env creators and arguments "
+        "(use module-level functions or classes, or functools.partial of them) and imports the main "
+        "script in each worker (keep the code that makes the vector env under "
+        "`if __name__ == '__main__':`). Pass start_method='forkserver' (or 'spawn') explicitly to "
+        "silence this warning (shown once per process)", RuntimeWarning, stacklevel=4)
+
+
+#: Exit code of a worker that found itself re-running the main script during its start-up
+#: (``spawn`` / ``forkserver`` without an ``if __name__ == '__main__':`` guard).
+_MAIN_REIMPORT_EXIT = 87
+
+
+def _bootstrapping() -> bool:
+    """True while this process is a spawn / forkserver child still importing the main module
+    (the state in which ``Process.start`` raises "... bootstrapping phase")."""
+    return bool(getattr(multiprocessing.current_process(), "_inheriting", False))
+
+
+def _main_script() -> str:
+    main = sys.modules.get("__main__")
+    spec = getattr(main, "__spec__", None)
+    if spec is not None and getattr(spec, "name", None):
+        return f"module {spec.name!r} (python -m)"
+    return repr(getattr(main, "__file__", None) or "the main script")
+
+
+def _exit_reimported_main():
+    """Called in a worker that is re-running the main script while it starts: the script makes a
+    Multiprocessing env at import time. Say so on stderr and exit with a code the parent knows."""
+    try:
+        sys.stderr.write(
+            "pufferlib: this Multiprocessing worker is starting (start_method 'spawn' or 'forkserver' "
+            "imports the main script in every worker), and the main script creates a "
+            "Multiprocessing env when imported, outside `if __name__ == '__main__':`; the worker exits "
+            "and the parent raises APIUsageError\n")
+        sys.stderr.flush()
+    finally:
+        os._exit(_MAIN_REIMPORT_EXIT)  # not SystemExit: forkserver's child wrapper turns it into exit 1
+
+
+def _check_picklable(creators, args, kwargs, start_method, why, fork_hint):
+    """Raise APIUsageError naming the first creator / argument that cannot be pickled, before any
+    worker starts (``spawn`` and ``forkserver`` send them to the workers by pickling)."""
+    from multiprocessing.reduction import ForkingPickler
+
+    def fails(obj):
+        try:
+            ForkingPickler.dumps(obj)
+        except Exception as e:  # noqa: BLE001 - PicklingError, TypeError, AttributeError...
+            return f"{type(e).__name__}: {e}"
+        return None
+
+    where = (f"start_method={start_method!r}{why} sends the env creators and their arguments to each "
+             "worker by pickling")
+    seen = set()
+    for k, creator in enumerate(creators):
+        if id(creator) in seen:
+            continue
+        seen.add(id(creator))
+        err = fails(creator)
+        if err is not None:
+            raise APIUsageError(
+                f"env creator #{k} ({_creator_name(creator)}) cannot be pickled, and {where} ({err}). "
+                "Use a module-level function or class instead of a lambda or a nested function "
+                "(functools.partial(module_level_function, ...) to bind arguments)" + fork_hint)
+    for what, values in (("env_args", args), ("env_kwargs", kwargs)):
+        seen = set()
+        for k, value in enumerate(values):
+            if id(value) in seen:
+                continue
+            seen.add(id(value))
+            err = fails(value)
+            if err is not None:
+                raise APIUsageError(
+                    f"{what} of env instance #{k} cannot be pickled, and {where} ({err}). Pass picklable "
+                    "values (or create the unpicklable object inside the creator)" + fork_hint)
+
+
+def _fork_hint(parallel) -> str:
+    """The 'or use fork' part of a fix, where fork is possible and safe for these envs."""
+    if sys.platform.startswith("linux") and not (parallel and _omp_live()):
+        return ", or start_method='fork'"
+    return ""
 
 
 def _spin_until_readable(poller, seconds):
@@ -226,12 +335,19 @@ class Multiprocessing(_WorkerVecEnv):
             ``num_envs / num_workers`` that divides num_envs. Smaller values make
             ``recv`` asynchronous: it returns the first ready group of workers.
         seed: default seed for reset with ``seed=None``.
-        start_method: multiprocessing start method; default ``'fork'`` on Linux (but
-            ``'forkserver'`` when Numba's OpenMP threading layer already runs in this process,
-            e.g. after a ``prange`` env was stepped: GNU OpenMP aborts forked children), else
-            ``'spawn'``. With ``'spawn'`` / ``'forkserver'`` the creators, env_args and
-            env_kwargs must be picklable (module-level functions or classes,
-            ``functools.partial``), not lambdas or closures.
+        start_method: ``'fork'``, ``'spawn'`` or ``'forkserver'`` (see :mod:`multiprocessing`), or
+            None (default): ``'fork'`` on Linux,
+            ``'spawn'`` elsewhere; on Linux ``'forkserver'`` instead of ``'fork'`` only when the
+            envs run Numba parallel code (the probe env's ``parallel``: ``num_threads > 1``) and
+            Numba's GNU OpenMP threads already run in this process (a forked worker entering a
+            parallel region would be terminated by Numba); that switch is announced once per
+            process with a RuntimeWarning. The chosen method is the ``start_method`` attribute.
+            ``'spawn'`` / ``'forkserver'`` pickle the creators, env_args and env_kwargs (checked
+            before any worker starts: APIUsageError naming the creator or instance that fails;
+            use module-level functions or classes, ``functools.partial`` to bind arguments,
+            not lambdas or nested functions), and import the main script in every worker: the
+            code that makes the vector env must sit under ``if __name__ == '__main__':``
+            (APIUsageError saying so otherwise). Details: docs/ray.md.
         spin: True to busy-poll briefly (main: up to 2 ms, workers: 1 ms, yielding the CPU
             between polls) before blocking on the pipes: lower latency per step when every
             worker has a core of its own. Default (None): on when ``num_workers`` is at most
@@ -253,13 +369,17 @@ class Multiprocessing(_WorkerVecEnv):
     created in the main process (it is never stepped).
 
     Raises:
-        APIUsageError: bad num_workers / batch_size, a creator returns a non-PufferEnv,
-            instances differ, or unpicklable creators under spawn.
+        APIUsageError: bad num_workers / batch_size / start_method, a creator returns a
+            non-PufferEnv, instances differ, creators or arguments that cannot be pickled under
+            spawn / forkserver, or (spawn / forkserver) a main script that creates this env when
+            imported (no ``if __name__ == '__main__':`` guard).
         pufferlib.WorkerError: a worker failed (or, with ``timeout``, hung) while starting.
     """
 
     def __init__(self, env_creators, env_args, env_kwargs, num_envs, num_workers=None, batch_size=None,
                  seed=0, start_method=None, spin=None, share_worlds=True, timeout=None):
+        if _bootstrapping():  # a spawn / forkserver worker re-running an unguarded main script
+            _exit_reimported_main()
         num_workers, batch_size, epw = _worker_layout(num_envs, num_workers, batch_size, "Multiprocessing")
         self.timeout = _check_timeout(timeout)
         self._since = [time.monotonic()] * num_workers  # when each worker was last given work
@@ -272,8 +392,24 @@ class Multiprocessing(_WorkerVecEnv):
             raise APIUsageError(f"unknown start_method {start_method!r}; valid: "
                                 f"{multiprocessing.get_all_start_methods()}")
         driver, spec = _probe(env_creators[0], env_args[0], env_kwargs[0])
-        if start_method is None:  # decided after the probe: building it may start OpenMP threads
-            start_method = _default_start_method()
+        try:
+            parallel = bool(getattr(driver, "parallel", False))
+            why = ""
+            if start_method is None:  # decided after the probe: building it may start OpenMP threads
+                start_method = _default_start_method(parallel)
+                if start_method == "forkserver":
+                    _announce_forkserver()
+                    why = (" (chosen because the envs run num_threads > 1 and Numba's GNU OpenMP threads "
+                           "already run in this process, which forked workers cannot use)")
+            self._fork_hint = _fork_hint(parallel)
+            if start_method != "fork":
+                _check_picklable(env_creators, env_args, env_kwargs, start_method, why, self._fork_hint)
+        except BaseException:
+            driver.close()
+            raise
+        #: Numba's GNU OpenMP threads were live here when the workers were forked: a worker that
+        #: enters a parallel region is terminated by Numba (explained in worker-death messages).
+        self._omp_at_fork = start_method == "fork" and _omp_live()
         ctx = multiprocessing.get_context(start_method)
         self.start_method = start_method
         self.driver_env = driver
@@ -315,10 +451,10 @@ class Multiprocessing(_WorkerVecEnv):
                     parent.close()
                     child.close()
                     if start_method != "fork" and "pickle" in f"{type(e).__name__} {e}".lower():
-                        raise APIUsageError(
-                            f"start_method={start_method!r} pickles env creators and arguments, and this "
-                            f"failed: {e}. Use module-level functions/classes or functools.partial, or "
-                            "start_method='fork'") from e
+                        raise APIUsageError(  # _check_picklable passed, yet pickling failed
+                            f"start_method={start_method!r} pickles the worker's arguments, and this "
+                            f"failed: {type(e).__name__}: {e}. Use module-level functions or classes "
+                            "(functools.partial of them), or start_method='fork'") from e
                     raise
                 child.close()
                 self._procs.append(p)
@@ -394,6 +530,8 @@ class Multiprocessing(_WorkerVecEnv):
         try:
             msg = self._conns[w].recv()
         except (EOFError, OSError):
+            msg = None
+        if msg is None:
             self._worker_died(w)
         tag = msg[0]
         if tag == _OK:
@@ -489,9 +627,25 @@ class Multiprocessing(_WorkerVecEnv):
     def _worker_died(self, w):
         p = self._procs[w]
         p.join(0.5)
+        starting = not hasattr(self, "_worker_offsets")
+        if starting and p.exitcode == _MAIN_REIMPORT_EXIT and self.start_method != "fork":
+            self._closed = True
+            self._finalizer()
+            raise APIUsageError(
+                f"start_method={self.start_method!r} imports the main script ({_main_script()}) in every "
+                "worker, and that script creates a Multiprocessing env when it is imported, so worker "
+                f"{w} could not start. Put the code that creates and uses the vector env under "
+                "`if __name__ == '__main__':` (see 'Safe importing of main module' in "
+                "https://docs.python.org/3/library/multiprocessing.html#the-spawn-and-forkserver-start-methods)"
+                + self._fork_hint)
         message = (f"worker {w} (pid {p.pid}) {_describe_exit(p.exitcode)} "
                    "without reporting an error; its envs are lost")
-        if not hasattr(self, "_worker_offsets"):
+        if self._omp_at_fork and p.exitcode == -signal.SIGTERM:
+            message += (". It was forked while Numba's GNU OpenMP threads ran in this process, and Numba "
+                        "terminates a forked process that runs parallel code (its stderr says 'fork() called "
+                        "from a process already using GNU OpenMP'): use start_method='forkserver' (or "
+                        "'spawn'), or num_threads=1 for the workers' envs")
+        elif starting:
             message += (f" (it died while creating its envs, start_method={self.start_method!r}; see its "
                         "stderr above. Libraries that are not fork-safe need start_method='spawn' or "
                         "'forkserver')")
