@@ -78,21 +78,22 @@ def test_serial_and_multiprocessing_agree():
 
 @pytest.mark.parametrize("kwargs", BACKENDS, ids=IDS)
 def test_truncation_then_reset_on_the_next_step(kwargs):
-    # 40 frames at frameskip 4 (no no-op starts, which count frames too): truncated on step 10, reset on 11
+    # 40 frames at frameskip 4 (no no-op starts, which count frames too): truncated on step 10,
+    # reset on step 11 (not counted in the next episode), truncated again on step 21
     env = pufferlib.make("atari-pong", num_envs=2, max_episode_frames=40, noop_max=0, **kwargs)
     try:
         env.reset(seed=0)
-        ended_infos = []
-        for t in range(1, 12):
+        lengths = []
+        for t in range(1, 23):
             _, rew, term, trunc, infos = env.step(np.zeros(2, np.int32))
-            if t < 10:
-                assert not trunc.any() and not term.any()
-            elif t == 10:
+            lengths += [i["episode_length"] for i in infos if "episode_length" in i]
+            if t in (10, 21):
                 assert trunc.all()
-                ended_infos = [i for i in infos if "episode_length" in i]
             else:
-                assert not trunc.any() and not term.any() and (rew == 0).all()
-        assert [i["episode_length"] for i in ended_infos] == [10, 10]
+                assert not trunc.any() and not term.any()
+            if t in (11, 22):
+                assert (rew == 0).all()
+        assert lengths == [10, 10, 10, 10]
     finally:
         env.close()
 
