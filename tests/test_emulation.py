@@ -588,7 +588,8 @@ def test_vector_options_match_vector_make():
     for options in vector.BACKEND_OPTIONS.values():
         expected |= set(options)
     assert VECTOR_OPTIONS == expected == {"backend", "num_workers", "batch_size", "seed",
-                                          "start_method", "spin", "share_worlds", "timeout", "ray_init_kwargs"}
+                                          "start_method", "spin", "share_worlds", "timeout", "ray_init_kwargs",
+                                          "ray_actor_options"}
     # each backend option is a parameter of that backend's class, and make accepts it
     for name, options in vector.BACKEND_OPTIONS.items():
         if options:

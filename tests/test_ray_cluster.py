@@ -342,3 +342,16 @@ def test_ray_init_failures_are_setup_errors():
         _init_ray(FakeRay(ConnectionError("no cluster")), {"address": "auto"})
     with pytest.raises(APIUsageError, match="not accepted by ray.init"):
         _init_ray(FakeRay(TypeError("unexpected keyword argument 'adress'")), {"adress": "auto"})
+
+
+def test_ray_actor_options(ray_cluster):
+    """Options reach every actor: with num_cpus=1 each, two actors hold both CPUs of the cluster."""
+    with vector.make(Toy, backend="Ray", num_envs=2, num_workers=2, ray_actor_options={"num_cpus": 1}) as env:
+        env.reset(0)
+        assert ray_cluster.available_resources().get("CPU", 0) == 0
+    assert wait_until(lambda: ray_cluster.available_resources().get("CPU", 0) == 2)
+    for bad, match in [("cpu", "ray_actor_options must be None or a dict"),
+                       ({"name": "x"}, "may not set 'name'"),
+                       ({"num_cpu": 1}, r"ray_actor_options=\{'num_cpu': 1\} are not accepted by Ray")]:
+        with pytest.raises(APIUsageError, match=match):
+            vector.make(Toy, backend="Ray", num_envs=2, ray_actor_options=bad)

@@ -104,7 +104,7 @@ BACKENDS = ("Native", "Serial", "Multiprocessing", "Ray")
 #: parameter of that backend's class); any other keyword is an APIUsageError.
 BACKEND_OPTIONS = {"Native": (), "Serial": (),
                    "Multiprocessing": ("start_method", "spin", "share_worlds", "timeout"),
-                   "Ray": ("ray_init_kwargs", "timeout")}
+                   "Ray": ("ray_init_kwargs", "ray_actor_options", "timeout")}
 
 
 def _resolve_backend(backend):
@@ -138,7 +138,8 @@ def make(env_creator_or_creators, env_args=None, env_kwargs=None, backend="Seria
         batch_size: instances per batch for Multiprocessing / Ray (default num_envs).
         seed: default seed of ``reset()`` / ``async_reset()`` when called with ``seed=None``.
         **kwargs: backend options (:data:`BACKEND_OPTIONS`): ``start_method``, ``spin``,
-            ``share_worlds`` and ``timeout`` (Multiprocessing), ``ray_init_kwargs`` and ``timeout`` (Ray).
+            ``share_worlds`` and ``timeout`` (Multiprocessing), ``ray_init_kwargs``,
+            ``ray_actor_options`` and ``timeout`` (Ray). Start methods and Ray: docs/ray.md.
 
     Returns:
         Native: the env itself (``creator(*env_args, **env_kwargs)``, no ``buf``).

@@ -102,6 +102,10 @@ class Ray(_WorkerVecEnv):
             ``{"address": "auto"}`` to join a running cluster), used only when Ray is not
             initialized in this process yet (a RuntimeWarning says when it is ignored).
             Default: ``ray.init(include_dashboard=False)``, a local Ray on this machine.
+        ray_actor_options: None or a dict of Ray actor options for every actor (``num_cpus``,
+            ``num_gpus``, ``resources``, ``scheduling_strategy``, ...; not ``name``). Ray's
+            default reserves 1 CPU to place an actor and none while it runs, so actors may
+            pile up on one node; ``{'num_cpus': 1}`` spreads them over the cluster's CPUs.
         timeout: None (wait for ever) or seconds, a positive finite number: an actor that
             does not answer within that time while creating its envs, stepping, resetting or
             reading its state raises :class:`pufferlib.WorkerError` naming it and what it was
@@ -116,13 +120,13 @@ class Ray(_WorkerVecEnv):
     Raises:
         pufferlib.EnvironmentSetupError: ``ray`` is not installed, or ``ray.init`` failed
             (e.g. no cluster at the given address).
-        APIUsageError: as Multiprocessing; ``ray_init_kwargs`` not a dict or not accepted
-            by ``ray.init``; a creator raised APIUsageError inside an actor.
+        APIUsageError: as Multiprocessing; ``ray_init_kwargs`` / ``ray_actor_options`` not a
+            dict or not accepted by Ray; a creator raised APIUsageError inside an actor.
         pufferlib.WorkerError: an actor died or raised, or (``timeout``) did not answer in time.
     """
 
     def __init__(self, env_creators, env_args, env_kwargs, num_envs, num_workers=None, batch_size=None,
-                 seed=0, ray_init_kwargs=None, timeout=None):
+                 seed=0, ray_init_kwargs=None, ray_actor_options=None, timeout=None):
         try:
             import ray
         except ImportError as e:
@@ -135,6 +139,12 @@ class Ray(_WorkerVecEnv):
         if ray_init_kwargs is not None and not isinstance(ray_init_kwargs, dict):
             raise APIUsageError(f"ray_init_kwargs must be None or a dict of ray.init keyword arguments, "
                                 f"got {ray_init_kwargs!r}")
+        if ray_actor_options is not None and not isinstance(ray_actor_options, dict):
+            raise APIUsageError(f"ray_actor_options must be None or a dict of actor options (e.g. "
+                                f"{{'num_cpus': 1}}), got {ray_actor_options!r}")
+        if ray_actor_options and "name" in ray_actor_options:
+            raise APIUsageError("ray_actor_options may not set 'name': the Ray backend names its actors "
+                                "(see the actor_names attribute)")
         _init_ray(ray, ray_init_kwargs)
         self._actors = []
         self.pids = []
@@ -152,7 +162,12 @@ class Ray(_WorkerVecEnv):
             set_buffers(self)
             self._setup_groups(num_envs, num_workers, batch_size, epw, agents)
             actor_cls = ray.remote(_RayWorker)
-            self._actors = [actor_cls.options(name=name).remote() for name in self.actor_names]
+            options = dict(ray_actor_options or {})
+            try:
+                actor_cls.options(**options)  # Ray checks the options here
+            except (TypeError, ValueError) as e:
+                raise APIUsageError(f"ray_actor_options={options!r} are not accepted by Ray: {e}") from e
+            self._actors = [actor_cls.options(name=name, **options).remote() for name in self.actor_names]
             limit = None if self.timeout is None else max(self.timeout, _ACTOR_START_S)
             self.pids = self._get_all([a.ready.remote() for a in self._actors], limit, "starting (Ray could "
                                       "not start its process; check ray.available_resources())")
