@@ -79,6 +79,13 @@ def refuses_inside_actors(parent_pid, buf=None):
     return Toy(buf=buf)
 
 
+def hangs_inside_actors(parent_pid, buf=None):
+    """Creator that works here (the probe) and never returns in any other process."""
+    if os.getpid() != parent_pid:
+        time.sleep(3600)
+    return Toy(buf=buf)
+
+
 @pytest.fixture(autouse=True)
 def guard():
     """Fail (instead of hanging) if a test takes more than 60 s."""
@@ -239,6 +246,17 @@ def test_hung_actor_times_out(ray_cluster):
         env.step(np.zeros(2, np.int64))
     assert time.monotonic() - start < 1.0 + 1.0  # the timeout plus a poll
     assert wait_until(lambda: not any(pid_alive(p) for p in pids))
+
+
+def test_actor_hung_while_creating_its_envs_times_out(ray_cluster):
+    """The timeout counts from when the actors run (Ray's start-up of their processes is not
+    the envs' fault and may take seconds), and bounds the creation of the envs."""
+    start = time.monotonic()
+    with pytest.raises(WorkerError, match="Ray worker [01] did not answer within 1 s while creating its envs"):
+        vector.make(hangs_inside_actors, env_args=[os.getpid()], backend="Ray", num_envs=2, num_workers=2,
+                    timeout=1.0)
+    assert time.monotonic() - start < 30
+    assert not [name for name in named_actors(ray_cluster) if name.startswith("pufferlib-")]
 
 
 def test_creator_errors_inside_actors(ray_cluster):
