@@ -232,18 +232,37 @@ def check_actions(space: Space, actions, num_agents: int, live=None, *, allow_un
     Returns:
         The validated actions as an ndarray of shape ``(num_agents, *space.shape)``: the
         ``actions`` object itself when it is such an ndarray, otherwise ``np.asarray``
-        of it (reshaped for an unbatched action). Its dtype is the caller's.
+        of it (reshaped for an unbatched action; the data of a masked array without
+        masked entries). Its dtype is the caller's.
 
     Raises:
         APIUsageError: wrong shape, wrong dtype kind, or a value out of range: outside
             ``start .. start + n - 1`` for ``Discrete`` / ``MultiDiscrete`` (elementwise),
-            outside ``[low, high]`` or not finite for a floating ``Box``. The message names
-            the first bad agent and value and says what is allowed. Also for an
-            unsupported space type, a bad ``num_agents`` or a ``live`` of the wrong shape.
+            outside ``[low, high]`` or not finite for a floating ``Box`` (compared as stored
+            in the Box's dtype, as the native envs do: a float64 ``0.7`` meets a float32
+            bound of ``0.7``, a float64 too large for float32 is out of range). The message
+            names the first bad agent and value and says what is allowed. Also for
+            ``actions`` that cannot be read as an array (e.g. a ragged nested list), a
+            masked array with masked entries, an unsupported space type, a bad
+            ``num_agents`` or a ``live`` of the wrong shape.
     """
     num_agents = check_int("num_agents", num_agents, 1)
     shape = (num_agents, *space.shape)
-    a = actions if isinstance(actions, np.ndarray) else np.asarray(actions)
+    if isinstance(actions, np.ma.MaskedArray):
+        if np.ma.count_masked(actions):
+            raise APIUsageError(
+                f"actions are a masked array with {np.ma.count_masked(actions)} masked entries; a masked "
+                f"action has no value: pass a plain array of shape {shape} (e.g. actions.filled(...))")
+        actions = np.ma.getdata(actions)
+    if isinstance(actions, np.ndarray):
+        a = actions
+    else:
+        try:
+            a = np.asarray(actions)
+        except (ValueError, TypeError) as e:  # e.g. a ragged nested list
+            raise APIUsageError(
+                f"actions cannot be read as an array ({e}); pass an array of shape {shape} for per-agent "
+                f"action space {space}") from None
     if a.shape != shape:
         if allow_unbatched and num_agents == 1 and a.shape == space.shape:
             a = a.reshape(shape)
@@ -266,8 +285,15 @@ def check_actions(space: Space, actions, num_agents: int, live=None, *, allow_un
     if isinstance(space, Discrete):  # scalar bounds: two reductions instead of elementwise masks
         if not checked.size or (checked.min() >= low and checked.max() <= high):
             return a
+    compared = checked
+    if kinds == "f" and checked.dtype != space.dtype:
+        # compared as stored in the action buffer (the Box's dtype), as the native envs do: a
+        # float64 0.7 meets a float32 bound of 0.7; values too large for that dtype become
+        # infinite there and fail
+        with np.errstate(over="ignore", invalid="ignore"):
+            compared = checked.astype(space.dtype)
     with np.errstate(invalid="ignore"):
-        ok = (checked >= low) & (checked <= high)
+        ok = (compared >= low) & (compared <= high)
     if ok.all():
         return a
     bad = np.argwhere(~ok)[0]
