@@ -283,4 +283,6 @@ def test_compiled_unpack_returns_every_declared_array(specs, num_envs, k):
         assert arrays[name].shape == layout.shapes[name]
         assert out[2 * i] == address(arrays[name]) and out[2 * i + 1] == arrays[name].size, name
     assert out[-2] == address(arrays["action_low"]) and out[-1] == address(arrays["action_high"])
-    assert list(arrays["action_high"]) == [2, 1]
+    # Bounds in the action buffer's dtype, repeated over a block of whole periods.
+    assert arrays["action_high"].dtype == np.int32 and arrays["action_high"].size == 64
+    assert list(arrays["action_high"]) == [2, 1] * 32 and list(arrays["action_low"]) == [0, 0] * 32

@@ -333,7 +333,7 @@ def compile_ptx(env, cc=(9, 0)) -> dict:
     world = numba.typeof(env.world)
     flag = types.int32[::1]
     actions = numba.typeof(np.ascontiguousarray(env.actions).reshape(-1))
-    bounds = numba.typeof(env.layout.action_low)
+    bounds = numba.typeof(np.empty(1, env.layout.decl["action_low"].dtype))
     sigs = {"reset_kernel": (world, types.int64, types.int64),
             "check_kernel": (actions, actions, bounds, bounds, flag),
             "step_kernel": (world, flag),

@@ -37,34 +37,30 @@ STEP_OK, STEP_LOG_DUE, ERR_SHAPE, ERR_RANGE, ERR_NOT_READY = 0, 1, 2, 3, 4
 def check_actions(src, dst, low, high):
     """Copy the action batch ``src`` into ``dst`` while checking it, in one pass.
 
-    ``src`` and ``dst`` have the same shape ``(num_agents, *action_shape)``; component ``k``
-    of each agent's flattened action, as stored in ``dst``'s dtype, must lie in
-    ``[low[k], high[k]]``, be finite, and (integer buffers, ``EXACT``) equal the given
-    value (no wrap-around). Float actions are compared after rounding to the buffer's
-    dtype, so a float64 ``0.7`` meets a float32 bound of ``0.7``. Returns STEP_OK,
-    ERR_SHAPE or ERR_RANGE; ``dst`` may hold part of a rejected batch (scratch space).
+    ``src`` and ``dst`` have the same shape ``(num_agents, *action_shape)``; ``low`` and
+    ``high`` are the bounds of the flattened components in ``dst``'s dtype, repeated over a
+    block of ``B`` components (``B`` a multiple of the number of components, see
+    :mod:`pufferlib.ocean.core.world`). Component ``i`` of the flat batch, as stored in
+    ``dst``'s dtype, must lie in ``[low[i % B], high[i % B]]``, be finite, and (integer
+    buffers, ``EXACT``) equal the given value (no wrap-around). Float actions are compared
+    after rounding to the buffer's dtype, so a float64 ``0.7`` meets a float32 bound of
+    ``0.7``. Returns STEP_OK, ERR_SHAPE or ERR_RANGE; ``dst`` may hold part of a rejected
+    batch (scratch space).
     """
     if src.shape != dst.shape:
         return ERR_SHAPE
-    k_n = low.shape[0]
     flat_src = src.reshape(src.size)
     flat_dst = dst.reshape(dst.size)
+    block = low.shape[0]
+    size = flat_src.shape[0]
     bad = False
-    if k_n == 1:
-        lo = low[0]
-        hi = high[0]
-        for i in range(flat_src.shape[0]):
-            v = flat_src[i]
-            flat_dst[i] = v
-            x = flat_dst[i]
-            bad |= (x < lo) | (x > hi) | ((x - x) != 0) | (EXACT & (x != v))
-    else:
-        for a in range(flat_src.shape[0] // k_n):
-            for k in range(k_n):
-                v = flat_src[a * k_n + k]
-                flat_dst[a * k_n + k] = v
-                x = flat_dst[a * k_n + k]
-                bad |= (x < low[k]) | (x > high[k]) | ((x - x) != 0) | (EXACT & (x != v))
+    for base in range(0, size, block):
+        # The last block may be partial; it still starts on a multiple of the period.
+        for j in range(min(block, size - base)):
+            v = flat_src[base + j]
+            flat_dst[base + j] = v
+            x = flat_dst[base + j]
+            bad |= (x < low[j]) | (x > high[j]) | ((x - x) != 0) | (EXACT & (x != v))
     if bad:
         return ERR_RANGE
     return STEP_OK

@@ -19,14 +19,19 @@ rewards         (num_agents,)                float32
 terminals       (num_agents,)                bool
 truncations     (num_agents,)                bool
 actions         (num_agents, *action_shape)  int32 (Discrete, MultiDiscrete) / Box dtype
-action_low      (K,)                         lowest allowed action per component
-action_high     (K,)                         highest allowed action per component
+action_low      (B,)                         the actions' dtype: lowest allowed value per
+                                             component, repeated (see below)
+action_high     (B,)                         the same, highest allowed value
 logs            (num_envs,)                  float64 record: the env's LOG_FIELDS and ``n``
 log_sums        (CHUNKS + 1, fields)         float64: row 0 the last report's sums over
                                              envs, then one row of partial sums per chunk
 ==============  ===========================  ===========================================
 
-``K`` is 1 for Discrete, ``len(nvec)`` for MultiDiscrete and ``prod(shape)`` for Box.
+``K`` is 1 for Discrete, ``len(nvec)`` for MultiDiscrete and ``prod(shape)`` for Box. The
+bounds repeat every ``K`` components over a block of ``B = K * max(1, BOUNDS_BLOCK // K)``
+components, so the action check runs over the flat batch in blocks of ``B`` with no
+per-component index arithmetic (a vectorized loop; MultiDiscrete([9, 5]) x 4096 agents:
+10 us -> about 1.5 us here).
 ``action_low``, ``action_high`` and ``log_sums`` belong to the drivers and are not fields
 of the namedtuple kernels receive.
 """
@@ -53,6 +58,9 @@ ALIGN = 64
 
 #: The parallel drivers split envs into at most this many contiguous chunks.
 CHUNKS = 64
+
+#: The action bounds are stored repeated over about this many components (see above).
+BOUNDS_BLOCK = 64
 
 STEP_BUFFERS = ("observations", "rewards", "terminals", "truncations", "actions")
 #: Allocated and in ``ctx`` but not in the namedtuple kernels receive: a smaller world
@@ -158,8 +166,8 @@ class Layout:
             "terminals": Array(np.bool_, "num_agents"),
             "truncations": Array(np.bool_, "num_agents"),
             "actions": Array(env.actions.dtype, "num_agents", *act.shape),
-            "action_low": Array(low.dtype, low.size),
-            "action_high": Array(high.dtype, high.size),
+            "action_low": Array(env.actions.dtype, low.size * max(1, BOUNDS_BLOCK // low.size)),
+            "action_high": Array(env.actions.dtype, high.size * max(1, BOUNDS_BLOCK // high.size)),
             "logs": Array(self.log_dtype, "num_envs"),
             "log_sums": Array(np.float64, CHUNKS + 1, len(self.log_dtype.names)),
         }
@@ -228,8 +236,12 @@ class Layout:
             if spec.fill != 0:
                 arr[...] = spec.fill
             out[name] = arr
-        out["action_low"][:] = self.action_low
-        out["action_high"][:] = self.action_high
+        for name, per_component in (("action_low", self.action_low), ("action_high", self.action_high)):
+            block = out[name]
+            block[:] = np.tile(per_component, block.size // per_component.size)
+            if (block[:per_component.size] != per_component).any():
+                raise APIUsageError(f"the action bounds {per_component} do not fit the action buffer's "
+                                    f"dtype {block.dtype}")
         return out
 
     def nbytes(self, name: str) -> int:
