@@ -307,11 +307,12 @@ class OceanEnv(PufferEnv):
         return self._means(sum_logs(self.logs.view(np.float64).reshape(self.num_envs, -1)))
 
     def _means(self, sums) -> dict:
-        names = self.layout.log_dtype.names
-        n = float(sums[names.index("n")])
+        # One tolist() instead of a NumPy scalar per field: this runs on every log-due step
+        # (every step for CartPole's log_interval=1), on the serial part of a step.
+        *values, n = sums.tolist()  # "n" is the last log field
         if n == 0:
             return {}
-        out = {name: float(sums[k]) / n for k, name in enumerate(names) if name != "n"}
+        out = dict(zip(self.layout.log_dtype.names, [v / n for v in values]))
         out["n"] = n
         return out
 
