@@ -105,10 +105,18 @@ def make_space(spec, low: float = -np.inf, high: float = np.inf, dtype=np.float3
 _INT32 = np.iinfo(np.int32)
 
 
-def _discrete_bounds(space) -> tuple[np.ndarray, np.ndarray]:
-    """Inclusive ``(low, high)`` int64 arrays of a Discrete / MultiDiscrete space, checked to fit int32."""
+def _discrete_bounds(space):
+    """Inclusive ``(low, high)`` of a Discrete (Python ints) / MultiDiscrete (int64 arrays)
+    space, checked to fit int32."""
     if isinstance(space, Discrete):
-        low, high = np.int64(space.start), np.int64(space.start) + np.int64(space.n) - 1
+        # Python ints: this runs on every checked batch, and NumPy scalar arithmetic and
+        # reductions cost microseconds here.
+        low = int(space.start)
+        high = low + int(space.n) - 1
+        if low < _INT32.min or high > _INT32.max:
+            raise APIUsageError(
+                f"action space {space} has values outside int32, the dtype of discrete action buffers")
+        return low, high
     else:
         low = np.asarray(space.start, dtype=np.int64)
         high = low + np.asarray(space.nvec, dtype=np.int64) - 1

@@ -253,3 +253,35 @@ def test_snake_corpse_rule_and_death_log():
     log = env.log()
     assert log["n"] == 1 and log["score"] == 4 and log["episode_length"] == 8
     assert log["episode_return"] == pytest.approx(0.3 - 1.0) and log["perf"] == pytest.approx(0.5)
+
+
+@given(num_envs=st.integers(1, 9), position=st.integers(0, 10**6), above=st.booleans(),
+       wide=st.booleans())
+def test_every_action_component_is_checked(num_envs, position, above, wide):
+    """The compiled check walks the flat batch in blocks of repeated bounds: a bad value in
+    any component (including a partial last block, e.g. 3 Target envs = 48 components) is
+    refused, nothing is stepped, and the message names the agent (pufferlib.spaces rule)."""
+    env = _target_envs(num_envs)
+    env.reset(0)
+    before = env.observations.copy()
+    actions = np.zeros(env.actions.shape, np.int64 if wide else np.int32)
+    flat = actions.reshape(-1)
+    i = position % flat.size
+    k = i % actions.shape[1]
+    flat[i] = env.single_action_space.nvec[k] if above else -1
+    with pytest.raises(APIUsageError, match=f"of agent {i // actions.shape[1]} "):
+        env.step(actions)
+    assert np.array_equal(env.observations, before) and env.tick == 0
+    flat[i] = 0
+    env.step(actions)
+    assert env.tick == 1
+
+
+_TARGETS = {}
+
+
+def _target_envs(num_envs):
+    from pufferlib.ocean.target import Target
+    if num_envs not in _TARGETS:
+        _TARGETS[num_envs] = Target(num_envs=num_envs)
+    return _TARGETS[num_envs]

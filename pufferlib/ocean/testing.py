@@ -213,9 +213,9 @@ def _bad_batches(env):
         low, high = _discrete_bounds(space)
         hi = good.copy()
         flat_hi = hi.reshape(len(hi), -1)
-        flat_hi[-1] = high.reshape(-1) + 1
+        flat_hi[-1] = np.reshape(high, -1) + 1
         lo = good.copy()
-        lo.reshape(len(lo), -1)[0] = low.reshape(-1) - 1
+        lo.reshape(len(lo), -1)[0] = np.reshape(low, -1) - 1
         out += [("above the range", hi), ("below the range", lo),
                 ("above the range, int64", hi.astype(np.int64)),
                 ("floats", good.astype(np.float32)), ("float64", good.astype(np.float64))]

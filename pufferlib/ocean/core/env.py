@@ -9,7 +9,7 @@ from pufferlib.exceptions import APIUsageError
 from pufferlib.ocean.core import drivers
 from pufferlib.ocean.core.drivers import ERR_NOT_READY, ERR_SHAPE, STEP_LOG_DUE, sum_logs
 from pufferlib.ocean.core.world import READY, STEP_BUFFERS, TICK, Layout, address
-from pufferlib.spaces import Box
+from pufferlib.spaces import check_actions
 
 DEVICES = ("cpu", "cuda")
 #: ``render_mode`` values: an ``(H, W, 3)`` uint8 picture of env 0, or a text picture.
@@ -256,19 +256,11 @@ class OceanEnv(PufferEnv):
         if code == ERR_SHAPE:
             raise APIUsageError(f"actions must have shape {self.actions.shape} (one per agent), "
                                 f"got shape {a.shape}")
-        space = self.single_action_space
-        lo, hi = self.layout.action_low, self.layout.action_high
-        if isinstance(space, Box):
-            allowed = f"finite floats within the bounds of {space}"
-        elif lo.size == 1:
-            allowed = f"integers in [{lo[0]}, {hi[0]}] for {space}"
-        else:
-            allowed = f"integers with component k in [start[k], start[k] + nvec[k] - 1] for {space}"
-        finite = a[np.isfinite(a)] if a.dtype.kind == "f" else a
-        got = f"min {finite.min()}, max {finite.max()}" if finite.size else "no finite values"
-        if a.dtype.kind == "f" and not np.isfinite(a).all():
-            got += ", and NaN or infinite values"
-        raise APIUsageError(f"actions must be {allowed}; got {got}")
+        # The compiled check refused the batch; the library's one action rule
+        # (pufferlib.spaces.check_actions) names the first bad agent, value and what is allowed.
+        check_actions(self.single_action_space, a, self.num_agents)
+        raise AssertionError(f"the compiled action check refused a batch that pufferlib.spaces.check_actions "
+                             f"accepts (min {a.min()}, max {a.max()}, dtype {a.dtype})")  # a library bug
 
     def _check_action_dtype(self, a):
         """Raise APIUsageError unless ``a``'s dtype may fill the action buffer without a
