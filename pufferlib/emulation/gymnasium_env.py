@@ -1,6 +1,8 @@
 """The Gymnasium wrapper: one ``gymnasium.Env`` as a single-agent PufferEnv."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from pufferlib.emulation.common import _seed_and_reset, _WrapperEnv, checked_reset, checked_step, make_object
@@ -124,13 +126,23 @@ class GymnasiumPufferEnv(_WrapperEnv):
             # a native nested action: flatten it, then validate like any other
             action = flatten_sample(action, self.env_action_space, self.atn_dtype,
                                     out=np.zeros(self.actions.shape[1:], np.int32), exact=True)
-        self._codec.validate(action, self.actions)
-        ob, reward, terminal, truncation, info = checked_step(self.env.step(self._codec.to_env(self.actions[0])))
-        self._write_obs(ob)
+        result = self.env.step(self._codec.one_env_action(action, self.actions))
+        if type(result) is tuple and len(result) == 5 and type(result[1]) is float and math.isfinite(result[1]):
+            ob, reward, terminal, truncation, info = result      # checked_step's common case, inline
+        else:
+            ob, reward, terminal, truncation, info = checked_step(result)
+        flat = self._flat_writers
+        if flat is not None and self._convert_obs is None and type(ob) is dict:
+            try:                                          # _write_row's common case, inline
+                for key, view in flat[0]:
+                    view[...] = ob[key]
+            except (KeyError, TypeError, ValueError, OverflowError):
+                self._write_row(0, ob)                    # names what is wrong
+        else:
+            self._write_row(0, ob)
         self.rewards[0] = reward
         self.terminals[0] = terminal
-        self.truncations[0] = truncation
-        self.masks[0] = True
+        self.truncations[0] = truncation              # masks[0] stays True from reset()
         self.episode_return += float(reward)
         self.episode_length += 1
         self._done = bool(terminal) or bool(truncation)

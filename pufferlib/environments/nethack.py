@@ -38,7 +38,12 @@ def make_seeded_env(gym_id, /, **kwargs):
 
 
 class SeededReset(gymnasium.Wrapper):
-    """Seeds NLE's RNGs from ``reset(seed=s)`` (see :func:`make_seeded_env`)."""
+    """Seeds NLE's RNGs from ``reset(seed=s)`` (see :func:`make_seeded_env`). ``step`` is the
+    wrapped env's own bound method (no extra call per step)."""
+
+    def __init__(self, env):
+        super().__init__(env)
+        self.step = env.step
 
     def reset(self, *, seed=None, options=None):
         if seed is not None:
