@@ -234,7 +234,9 @@ class CudaBackend:
         if hasattr(actions, "__cuda_array_interface__"):
             a = self._cuda.as_cuda_array(actions)
         else:
-            a = np.asarray(actions)
+            # Host actions: the library's action rule first (masked entries, ragged lists...).
+            from pufferlib.spaces import check_actions
+            a = check_actions(env.single_action_space, actions, env.num_agents).reshape(env.actions.shape)
         if a.shape != env.actions.shape:
             raise APIUsageError(f"actions must have shape {env.actions.shape} (one per agent), got shape {a.shape}")
         env._check_action_dtype(a)

@@ -11,6 +11,7 @@ import os
 import select
 import signal
 import sys
+import threading
 import time
 import traceback
 import warnings
@@ -208,9 +209,32 @@ def _spin_until_readable(poller, seconds):
         os.sched_yield()
 
 
+def _die_with_parent(parent_pid):
+    """Linux: have the kernel SIGKILL this worker when its parent dies, even while it is stuck
+    inside ``env.step`` and never reads the EOF on its pipe (``prctl(PR_SET_PDEATHSIG)``).
+    ``parent_pid``: the pid the parent had (None: not known, e.g. under forkserver); if the
+    parent is already gone, exit now."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # no prctl: the EOF on the pipe still ends an idle worker
+        return
+    if parent_pid is not None and os.getppid() != parent_pid:
+        os._exit(0)
+
+
 def _mp_worker(w, creators, args, kwargs, raws, specs, agent_range, spec, conn, close_conns, spin,
-               share_worlds=True):
-    """Worker process: a Serial over this worker's instances, driven by messages on ``conn``."""
+               share_worlds=True, parent_pid=None):
+    """Worker process: a Serial over this worker's instances, driven by messages on ``conn``.
+
+    ``parent_pid``: the main process's pid when the worker is its direct child and was started
+    from its main thread (the parent-death signal follows the thread that started the child,
+    so it is only set then); None otherwise."""
+    if parent_pid is not None:
+        _die_with_parent(parent_pid)
     for c in close_conns:  # main's pipe ends inherited by fork: close them so EOF propagates
         c.close()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is handled by the main process
@@ -440,11 +464,16 @@ class Multiprocessing(_WorkerVecEnv):
                 parent, child = ctx.Pipe(duplex=True)
                 ks = range(w * epw, (w + 1) * epw)
                 close_conns = self._conns + [parent] if start_method == "fork" else []
+                # The kernel kills a worker whose parent dies (see _die_with_parent) only when
+                # the parent is this process's main thread: not under forkserver (the forkserver
+                # is the parent, and it exits with this process anyway).
+                parent_pid = (os.getpid() if start_method != "forkserver"
+                              and threading.current_thread() is threading.main_thread() else None)
                 p = ctx.Process(
                     target=_mp_worker, name=f"pufferlib-worker-{w}", daemon=True,
                     args=(w, [env_creators[k] for k in ks], [env_args[k] for k in ks],
                           [env_kwargs[k] for k in ks], raws, specs, (w * apw, (w + 1) * apw), spec,
-                          child, close_conns, self.spin, self.share_worlds))
+                          child, close_conns, self.spin, self.share_worlds, parent_pid))
                 try:
                     p.start()
                 except Exception as e:

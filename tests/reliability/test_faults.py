@@ -280,11 +280,9 @@ def test_parent_crash_leaves_no_workers(tmp_path, case):
         kill_leftovers(proc, pids)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "pufferlib/vector/mp.py: workers learn of the parent's death only by EOF on their pipe, read "
-    "between commands; a worker stuck inside env.step (or reset) when the parent is SIGKILLed never "
-    "reads it and runs for ever (no parent-death signal, e.g. prctl(PR_SET_PDEATHSIG), is set)"))
 def test_parent_crash_while_a_worker_hangs(tmp_path):
+    """A worker stuck inside env.step never reads the EOF on its pipe: the kernel's
+    parent-death signal (prctl PR_SET_PDEATHSIG, set by the worker) ends it."""
     proc, pids, _ = start_parent(tmp_path, fault=["step", 3, "hang"])
     try:
         proc.send_signal(signal.SIGKILL)

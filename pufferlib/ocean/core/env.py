@@ -221,7 +221,7 @@ class OceanEnv(PufferEnv):
         """
         try:
             code = self._step_fn(self._ctx_addr, actions)
-        except TypeError:
+        except (TypeError, ValueError):  # not a C-contiguous int32/int64 (float) array: Numba's dispatch refused it
             code = self._step_fn(self._ctx_addr, self._convert_actions(actions))
         if code:
             return self._step_code(code, actions)
@@ -234,7 +234,7 @@ class OceanEnv(PufferEnv):
         def step(actions):
             try:
                 code = fn(addr, actions)
-            except TypeError:
+            except (TypeError, ValueError):
                 code = fn(addr, convert(actions))
             if code:
                 return on_code(code, actions)
@@ -264,23 +264,31 @@ class OceanEnv(PufferEnv):
 
     def _check_action_dtype(self, a):
         """Raise APIUsageError unless ``a``'s dtype may fill the action buffer without a
-        silent cast: integers (or bools) for Discrete / MultiDiscrete, real numbers for Box.
+        silent cast: integers for Discrete / MultiDiscrete, floats for Box (the rule of
+        :func:`pufferlib.spaces.check_actions`, which vectorized and emulated envs apply).
         Shared by the CPU and GPU paths."""
         if self.actions.dtype.kind in "iu":
-            if a.dtype.kind not in "iub":
+            if a.dtype.kind not in "iu":
                 raise APIUsageError(f"actions must be integers for {self.single_action_space}, "
                                     f"got dtype {a.dtype}")
-        elif a.dtype.kind not in "fiu":
-            raise APIUsageError(f"actions must be real numbers for {self.single_action_space}, "
+        elif a.dtype.kind != "f":
+            raise APIUsageError(f"actions must be floats for {self.single_action_space}, "
                                 f"got dtype {a.dtype}")
 
     def _convert_actions(self, actions):
-        """Actions of another dtype or layout, converted for the compiled check (no silent casts)."""
-        a = np.asarray(actions)
-        if a.shape != self.actions.shape:
-            raise APIUsageError(f"actions must have shape {self.actions.shape} (one per agent), "
-                                f"got shape {a.shape}")
-        self._check_action_dtype(a)
+        """Actions the compiled driver's dispatch refused (another dtype, layout or type),
+        checked by :func:`pufferlib.spaces.check_actions` (shape, dtype kind, range; masked
+        entries, ragged lists) and converted for the compiled call (no silent casts)."""
+        if isinstance(actions, np.ndarray) and not isinstance(actions, np.ma.MaskedArray):
+            a = actions  # the shape and dtype kind are checked here, the range by the driver
+            if a.shape != self.actions.shape:
+                raise APIUsageError(f"actions must have shape {self.actions.shape} (one per agent), "
+                                    f"got shape {a.shape}")
+            self._check_action_dtype(a)
+        else:
+            a = check_actions(self.single_action_space, actions, self.num_agents)
+            if a.shape != self.actions.shape:  # e.g. a Discrete env's (n, 1) buffer
+                a = a.reshape(self.actions.shape)
         if self.actions.dtype.kind in "iu":
             if a.dtype == np.uint64 and a.size and a.max() > np.iinfo(np.int64).max:
                 raise APIUsageError(f"actions out of range for {self.single_action_space}: max {a.max()}")
