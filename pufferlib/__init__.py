@@ -17,7 +17,7 @@ from pufferlib.adapters import register_gymnasium_envs as _register_gymnasium_en
 _register_gymnasium_envs()
 
 
-def make(name: str, num_envs: int = None, **kwargs):
+def make(name: str, /, num_envs: int = None, **kwargs):
     """Create an environment by name. See :func:`pufferlib.registry.make`."""
     from pufferlib.registry import make as _make
     return _make(name, num_envs=num_envs, **kwargs)

@@ -19,7 +19,7 @@ from __future__ import annotations
 from pufferlib.exceptions import APIUsageError
 
 
-def make(name: str, num_envs: int = None, **kwargs):
+def make(name: str, /, num_envs: int = None, **kwargs):
     """Create an environment by name.
 
     Args:

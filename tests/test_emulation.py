@@ -1012,3 +1012,25 @@ def test_turn_based_game_vectorized_resets_finished_games():
         assert rew.tolist() == [0, 0, -1, 1] and vec.masks.tolist()[:2] == [True, False]
     finally:
         vec.close()
+
+
+def test_make_passes_name_and_family_keywords_to_the_env():
+    """pufferlib.make's own first parameter is positional-only: an env taking ``name=`` gets it."""
+    class Named(gymnasium.Env):
+        def __init__(self, name="default"):
+            self.name = name
+            self.observation_space = gymnasium.spaces.Box(0, 1, (2,), np.float32)
+            self.action_space = gymnasium.spaces.Discrete(2)
+
+        def reset(self, seed=None, options=None):
+            return np.zeros(2, np.float32), {}
+
+        def step(self, action):
+            return np.zeros(2, np.float32), 0.0, False, False, {}
+
+    gymnasium.register("PufferTestNamed-v0", entry_point=Named)
+    try:
+        env = pufferlib.make("gym-PufferTestNamed-v0", name="hello")
+        assert env.env.unwrapped.name == "hello"
+    finally:
+        gymnasium.registry.pop("PufferTestNamed-v0", None)

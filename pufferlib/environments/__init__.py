@@ -249,7 +249,7 @@ def env_names(family: str) -> list:
     return list(module.env_names())
 
 
-def make(family: str, name: str = "", num_envs: int = 1, **kwargs):
+def make(family: str, name: str = "", /, num_envs: int = 1, **kwargs):
     """Build env ``name`` of ``family`` as a PufferEnv (``pufferlib.make('<family>-<name>')``).
 
     Args:
