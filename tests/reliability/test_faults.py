@@ -287,7 +287,7 @@ def test_parent_crash_while_a_worker_hangs(tmp_path):
     try:
         proc.send_signal(signal.SIGKILL)
         assert proc.wait(EXIT_S) == -signal.SIGKILL
-        assert wait_gone(pids, 2.0) == set(), f"workers {pids} outlived their parent"
+        assert wait_gone(pids, EXIT_S) == set(), f"workers {pids} outlived their parent"
     finally:
         kill_leftovers(proc, pids)
 
