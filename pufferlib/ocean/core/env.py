@@ -219,10 +219,15 @@ class OceanEnv(PufferEnv):
         driver doing exactly this with fewer lookups (the Python-side cost decides the
         speed of a one-env step).
         """
-        try:
-            code = self._step_fn(self._ctx_addr, actions)
-        except (TypeError, ValueError):  # not a C-contiguous int32/int64 (float) array: Numba's dispatch refused it
+        # Only plain ndarrays take the compiled call as they are: Numba would also take an
+        # ndarray subclass such as a masked array (stepping the values under its mask).
+        if actions.__class__ is not np.ndarray:
             code = self._step_fn(self._ctx_addr, self._convert_actions(actions))
+        else:
+            try:
+                code = self._step_fn(self._ctx_addr, actions)
+            except (TypeError, ValueError):  # not a C-contiguous int32/int64 (float) array
+                code = self._step_fn(self._ctx_addr, self._convert_actions(actions))
         if code:
             return self._step_code(code, actions)
         return self.observations, self.rewards, self.terminals, self.truncations, []
@@ -230,12 +235,16 @@ class OceanEnv(PufferEnv):
     def _fast_step(self):
         fn, addr, convert, on_code = self._step_fn, self._ctx_addr, self._convert_actions, self._step_code
         obs, rew, term, trunc = self.observations, self.rewards, self.terminals, self.truncations
+        ndarray = np.ndarray
 
         def step(actions):
-            try:
-                code = fn(addr, actions)
-            except (TypeError, ValueError):
+            if actions.__class__ is not ndarray:  # see OceanEnv.step
                 code = fn(addr, convert(actions))
+            else:
+                try:
+                    code = fn(addr, actions)
+                except (TypeError, ValueError):
+                    code = fn(addr, convert(actions))
             if code:
                 return on_code(code, actions)
             return obs, rew, term, trunc, []
@@ -279,7 +288,7 @@ class OceanEnv(PufferEnv):
         """Actions the compiled driver's dispatch refused (another dtype, layout or type),
         checked by :func:`pufferlib.spaces.check_actions` (shape, dtype kind, range; masked
         entries, ragged lists) and converted for the compiled call (no silent casts)."""
-        if isinstance(actions, np.ndarray) and not isinstance(actions, np.ma.MaskedArray):
+        if actions.__class__ is np.ndarray:
             a = actions  # the shape and dtype kind are checked here, the range by the driver
             if a.shape != self.actions.shape:
                 raise APIUsageError(f"actions must have shape {self.actions.shape} (one per agent), "
